@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/convene/convene/feed"
+	"github.com/convene/convene/schedule"
+	"github.com/convene/convene/store"
+)
+
+func feedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("feed", stderr)
+	config := fs.String("config", "events.toml", "the schedule file")
+	state := fs.String("state", "convene.db", "the state file (SQLite)")
+	out := fs.String("out", "", "write every feed (all, each series, each session) into this directory instead of the full feed to stdout")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	s, err := schedule.Load(*config)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(*state)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	set, err := feed.Render(ctx, s, st, time.Now())
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		_, err := stdout.Write(set.All.Body)
+		return err
+	}
+	for path, d := range set.Docs() {
+		name := filepath.Join(*out, filepath.FromSlash(path))
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(name, d.Body, 0o644); err != nil {
+			return err
+		}
+		if err := os.Chtimes(name, d.Modified, d.Modified); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stderr, "wrote %d feeds to %s\n", len(set.Docs()), *out)
+	return nil
+}

@@ -1,0 +1,124 @@
+// Command convene serves a group's schedule as an iCalendar feed and
+// emails reminders before each meeting. See the README for its commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/convene/convene/schedule"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct{ error }
+
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(stderr, "convene:", err)
+	var ue usageError
+	var ps schedule.Problems
+	if errors.As(err, &ue) || errors.As(err, &ps) {
+		return 2
+	}
+	return 1
+}
+
+const usage = `usage: convene <command> [flags]
+
+commands:
+  serve      serve the feeds and send reminders
+  check      validate events.toml and list the next sessions
+  feed       write the feed to stdout, or every feed to a directory
+  version    print the version
+
+Run "convene <command> --help" for the flags of a command.`
+
+// run is the whole program; main only turns its error into an exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return usageError{errors.New("no command")}
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, stdout, stderr)
+	case "check":
+		return check(args, stdout, stderr)
+	case "feed":
+		return feedCmd(ctx, args, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "convene", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	fmt.Fprintln(stderr, usage)
+	return usageError{fmt.Errorf("unknown command %q", cmd)}
+}
+
+// version is stamped in at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// newFlags returns a flag set for a command whose flags each also read a
+// CONVENE_* environment variable (--smtp-password-file: CONVENE_SMTP_PASSWORD_FILE).
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("convene "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: convene %s [flags]\n\nEvery flag can also be set by the environment variable shown.\n\n", name)
+		fs.VisitAll(func(f *flag.Flag) {
+			fmt.Fprintf(stderr, "  --%s (%s)\n    \t%s", f.Name, envName(f.Name), f.Usage)
+			if f.DefValue != "" {
+				fmt.Fprintf(stderr, " (default %q)", f.DefValue)
+			}
+			fmt.Fprintln(stderr)
+		})
+	}
+	return fs
+}
+
+func envName(flagName string) string {
+	return "CONVENE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parse parses args, then fills each flag not given from its variable.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v, ok := os.LookupEnv(envName(f.Name)); ok && !given[f.Name] && err == nil {
+			if e := f.Value.Set(v); e != nil {
+				err = usageError{fmt.Errorf("%s: %v", envName(f.Name), e)}
+			}
+		}
+	})
+	return err
+}

@@ -1,0 +1,360 @@
+// Package feed renders a schedule as RFC 5545 iCalendar feeds, with the
+// VTIMEZONE components (RFC 5545 section 3.6.5) built from Go's zone data
+// and the RFC 7986 properties that subscribing clients read, and serves
+// them over HTTP.
+package feed
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	ics "github.com/arran4/golang-ical"
+
+	"github.com/convene/convene/schedule"
+	"github.com/convene/convene/store"
+)
+
+// Refresh is how often clients are asked to fetch the feed again.
+const Refresh = "PT1H"
+
+// State keeps versions between renders; *store.Store implements it.
+type State interface {
+	Stamp(ctx context.Context, now time.Time, prints map[string]string) (map[string]store.Version, error)
+}
+
+var _ State = (*store.Store)(nil)
+
+// Doc is one rendered calendar file.
+type Doc struct {
+	Body     []byte
+	ETag     string    // strong validator, quoted
+	Modified time.Time // for Last-Modified; never moves backwards
+}
+
+// Set is every feed of a schedule, rendered once per reload.
+type Set struct {
+	All      Doc
+	Series   map[string]Doc // by series id
+	Sessions map[string]Doc // by session id
+
+	sched    *schedule.Schedule
+	versions map[string]store.Version
+}
+
+// Render builds every feed of s. Versions come from st, stamped at now:
+// a component whose content changed gets a higher SEQUENCE, and an
+// unchanged schedule renders byte-identical feeds.
+func Render(ctx context.Context, s *schedule.Schedule, st State, now time.Time) (*Set, error) {
+	r := &renderer{s: s, zones: map[zoneKey]*ics.VTimezone{}}
+	var all []*component
+	series := map[string][]*component{}
+	// Occurrences in a gap or an overlap get an override that states
+	// their instant, as clients resolve such times differently.
+	odd := map[string][]schedule.Occurrence{}
+	for _, o := range s.Expand(time.Time{}, horizon) {
+		if o.Series && !o.Changed && o.Fit != schedule.Exact {
+			odd[o.ID] = append(odd[o.ID], o)
+		}
+	}
+	for i := range s.Sessions {
+		o := s.Single(&s.Sessions[i])
+		all = append(all, r.event(o, nil))
+	}
+	for i := range s.Series {
+		sr := &s.Series[i]
+		cs := []*component{r.event(s.Master(sr), sr)}
+		for _, o := range s.Changed(sr) {
+			cs = append(cs, r.event(o, nil))
+		}
+		for _, o := range odd[sr.ID] {
+			cs = append(cs, r.event(o, nil))
+		}
+		series[sr.ID] = cs
+		all = append(all, cs...)
+	}
+
+	prints := map[string]string{}
+	for _, c := range all {
+		prints[c.key] = c.print
+	}
+	versions, err := st.Stamp(ctx, now, prints)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range all {
+		c.stamp(versions[c.key])
+	}
+
+	set := &Set{Series: map[string]Doc{}, Sessions: map[string]Doc{}, sched: s, versions: versions}
+	bodies := map[string][]byte{"/calendar.ics": r.calendar(s.Calendar.Name, all)}
+	for id, cs := range series {
+		bodies["/series/"+id+".ics"] = r.calendar(s.Calendar.Name+": "+cs[0].title, cs)
+	}
+	for i, ss := range s.Sessions {
+		bodies["/sessions/"+ss.ID+".ics"] = r.calendar(s.Calendar.Name+": "+ss.Title, all[i:i+1])
+	}
+	docPrints := map[string]string{}
+	for name, body := range bodies {
+		docPrints["doc:"+name] = etag(body)
+	}
+	docVersions, err := st.Stamp(ctx, now, docPrints)
+	if err != nil {
+		return nil, err
+	}
+	for name, body := range bodies {
+		d := Doc{Body: body, ETag: docPrints["doc:"+name], Modified: docVersions["doc:"+name].Modified}
+		switch {
+		case name == "/calendar.ics":
+			set.All = d
+		case strings.HasPrefix(name, "/series/"):
+			set.Series[strings.TrimSuffix(strings.TrimPrefix(name, "/series/"), ".ics")] = d
+		default:
+			set.Sessions[strings.TrimSuffix(strings.TrimPrefix(name, "/sessions/"), ".ics")] = d
+		}
+	}
+	return set, nil
+}
+
+// horizon is where the feed stops writing overrides for occurrences of
+// endless series and where VTIMEZONEs stop listing changes one by one.
+var horizon = time.Date(2038, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Docs returns every document by its URL path.
+func (set *Set) Docs() map[string]Doc {
+	docs := map[string]Doc{"/calendar.ics": set.All}
+	for id, d := range set.Series {
+		docs["/series/"+id+".ics"] = d
+	}
+	for id, d := range set.Sessions {
+		docs["/sessions/"+id+".ics"] = d
+	}
+	return docs
+}
+
+// Event renders one occurrence alone as a calendar (METHOD:PUBLISH), with
+// the UID and SEQUENCE it has in the feed: the file a reminder attaches.
+func (set *Set) Event(o schedule.Occurrence) []byte {
+	r := &renderer{s: set.sched, zones: map[zoneKey]*ics.VTimezone{}}
+	c := r.event(o, nil)
+	v, ok := set.versions[c.key]
+	if !ok { // an unchanged occurrence of a series: the series' version
+		v = set.versions[set.sched.UID(o.ID)]
+	}
+	c.stamp(v)
+	return r.calendar(o.Title, []*component{c})
+}
+
+// Sequence returns the SEQUENCE the feed gives o.
+func (set *Set) Sequence(o schedule.Occurrence) int {
+	r := &renderer{s: set.sched}
+	if v, ok := set.versions[r.key(o)]; ok {
+		return v.Sequence
+	}
+	return set.versions[set.sched.UID(o.ID)].Sequence
+}
+
+func etag(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + hex.EncodeToString(sum[:16]) + `"`
+}
+
+// component is a VEVENT with the content that its fingerprint covers.
+type component struct {
+	key   string // UID, plus RECURRENCE-ID for an override
+	print string
+	title string
+	ev    *ics.VEvent
+	zone  *time.Location
+	from  time.Time // earliest instant it names
+	to    time.Time // latest instant it names
+}
+
+// stamp adds the properties that come from the state store.
+func (c *component) stamp(v store.Version) {
+	stamp(&c.ev.ComponentBase, ics.ComponentPropertyDtstamp, v.Modified)
+	stamp(&c.ev.ComponentBase, ics.ComponentPropertyCreated, v.Created)
+	stamp(&c.ev.ComponentBase, ics.ComponentPropertyLastModified, v.Modified)
+	c.ev.AddProperty(ics.ComponentPropertySequence, fmt.Sprint(v.Sequence))
+}
+
+type zoneKey struct {
+	zone     string
+	from, to int // years
+}
+
+type renderer struct {
+	s     *schedule.Schedule
+	zones map[zoneKey]*ics.VTimezone
+}
+
+func (r *renderer) key(o schedule.Occurrence) string {
+	uid := r.s.UID(o.ID)
+	if o.Series && (o.Changed || o.Fit != schedule.Exact) {
+		return uid + "|" + o.Original.Format(localFormat)
+	}
+	return uid
+}
+
+// event builds the VEVENT of o. For a series' master, sr is the series.
+func (r *renderer) event(o schedule.Occurrence, sr *schedule.Series) *component {
+	key := r.key(o)
+	if sr != nil {
+		key = r.s.UID(o.ID)
+	}
+	ev := ics.NewEvent(r.s.UID(o.ID))
+	c := &ev.ComponentBase
+	fixed := sr != nil && sr.Start.Fixed
+	if sr != nil {
+		wallTime(c, ics.ComponentPropertyDtStart, sr.Start.Wall, o.Zone, fixed)
+		if fixed {
+			c.AddProperty(ics.ComponentPropertyDtEnd, o.End.UTC().Format(utcFormat))
+		} else {
+			wallTime(c, ics.ComponentPropertyDtEnd, schedule.Wall(o.End, o.Zone), o.Zone, false)
+		}
+		c.AddProperty(ics.ComponentPropertyRrule, sr.Rule())
+		for _, w := range sr.Skip {
+			wallTime(c, ics.ComponentPropertyExdate, w, o.Zone, fixed)
+		}
+	} else {
+		dateTime(c, ics.ComponentPropertyDtStart, o.Start, o.Zone, false)
+		dateTime(c, ics.ComponentPropertyDtEnd, o.End, o.Zone, false)
+		if o.Series {
+			wallTime(c, ics.ComponentPropertyRecurrenceId, o.Original, o.Zone, r.seriesFixed(o.ID))
+		}
+	}
+	c.AddProperty(ics.ComponentPropertySummary, text(o.Title))
+	if d := r.description(o); d != "" {
+		c.AddProperty(ics.ComponentPropertyDescription, text(d))
+	}
+	if o.Location != "" {
+		c.AddProperty(ics.ComponentPropertyLocation, text(o.Location))
+		if isURL(o.Location) {
+			property(c, ics.ComponentProperty("CONFERENCE"), uri(o.Location),
+				param{"VALUE", "URI"}, param{"FEATURE", "VIDEO"}, param{"LABEL", "Join: " + o.Location})
+		}
+	}
+	if r.s.Calendar.URL != "" {
+		c.AddProperty(ics.ComponentPropertyUrl, clean(r.s.Calendar.URL+"/#"+o.ID))
+	}
+	if org := r.s.Calendar.Organizer; org.Email != "" {
+		if org.Name != "" {
+			property(c, ics.ComponentPropertyOrganizer, uri("mailto:"+org.Email), param{"CN", org.Name})
+		} else {
+			c.AddProperty(ics.ComponentPropertyOrganizer, clean("mailto:"+org.Email))
+		}
+	}
+	c.AddProperty(ics.ComponentPropertyStatus, strings.ToUpper(string(o.Status)))
+
+	var b strings.Builder
+	_ = ev.SerializeTo(&b, &ics.SerializationConfiguration{MaxLength: 75, PropertyMaxLength: 75, NewLine: "\r\n"})
+	from, to := o.Start, o.End
+	if sr != nil {
+		from, to = o.Start, horizon
+	}
+	return &component{key: key, print: b.String(), title: o.Title, ev: ev, zone: o.Zone, from: from, to: to}
+}
+
+func (r *renderer) seriesFixed(id string) bool {
+	for i := range r.s.Series {
+		if r.s.Series[i].ID == id {
+			return r.s.Series[i].Start.Fixed
+		}
+	}
+	return false
+}
+
+// description is the DESCRIPTION text: reading, facilitator, join link,
+// the free text, and the links.
+func (r *renderer) description(o schedule.Occurrence) string {
+	var b strings.Builder
+	if o.Status == schedule.Cancelled {
+		b.WriteString("CANCELLED\n")
+	}
+	if o.Reading != "" {
+		b.WriteString("Reading: " + o.Reading + "\n")
+	}
+	if o.Facilitator != "" {
+		b.WriteString("Facilitator: " + o.Facilitator + "\n")
+	}
+	if isURL(o.Location) {
+		b.WriteString("Join: " + o.Location + "\n")
+	}
+	if o.Description != "" {
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(o.Description + "\n")
+	}
+	if len(o.Links) > 0 {
+		b.WriteString("\n")
+		for _, l := range o.Links {
+			b.WriteString(l.Title + ": " + l.URL + "\n")
+		}
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func isURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}
+
+// calendar serializes a VCALENDAR holding cs, with one VTIMEZONE for each
+// zone they use, before the first VEVENT.
+func (r *renderer) calendar(name string, cs []*component) []byte {
+	cal := ics.NewCalendarFor("convene")
+	cal.CalendarProperties = cal.CalendarProperties[:0]
+	cal.SetVersion("2.0")
+	cal.SetProductId("-//convene//convene//EN")
+	cal.SetCalscale("GREGORIAN")
+	cal.SetMethod(ics.MethodPublish)
+	cal.SetName(text(name))
+	cal.SetXWRCalName(text(name))
+	if d := r.s.Calendar.Description; d != "" {
+		cal.SetDescription(text(d))
+		cal.SetXWRCalDesc(text(d))
+	}
+	cal.SetXWRTimezone(r.s.Calendar.Zone.String())
+	cal.SetRefreshInterval(Refresh)
+	cal.SetXPublishedTTL(Refresh)
+
+	type span struct{ from, to time.Time }
+	spans := map[string]*span{}
+	var order []*time.Location
+	for _, c := range cs {
+		if c.zone == time.UTC {
+			continue
+		}
+		sp := spans[c.zone.String()]
+		if sp == nil {
+			sp = &span{c.from, c.to}
+			spans[c.zone.String()] = sp
+			order = append(order, c.zone)
+		}
+		if c.from.Before(sp.from) {
+			sp.from = c.from
+		}
+		if c.to.After(sp.to) {
+			sp.to = c.to
+		}
+	}
+	for _, loc := range order {
+		sp := spans[loc.String()]
+		k := zoneKey{loc.String(), sp.from.Year(), max(sp.to.Year(), horizon.Year())}
+		tz := r.zones[k]
+		if tz == nil {
+			tz = Timezone(loc, time.Date(k.from, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(k.to+1, 1, 1, 0, 0, 0, 0, time.UTC))
+			r.zones[k] = tz
+		}
+		cal.Components = append(cal.Components, tz)
+	}
+	for _, c := range cs {
+		cal.Components = append(cal.Components, c.ev)
+	}
+	return serialize(cal)
+}

@@ -1,0 +1,132 @@
+package feed
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	ics "github.com/arran4/golang-ical"
+)
+
+// This file is the only place that meets golang-ical v0.3.4, and it wraps
+// the library's gaps:
+//   - it writes LF unless told otherwise: serialize always asks for CRLF;
+//   - SetStartAt with WithTZID still writes a UTC time with Z: date-times
+//     are formatted here and set as plain values;
+//   - it backslash-escapes parameter values instead of quoting them:
+//     parameters are rendered here, and properties that have any are
+//     written with their parameters in the property name;
+//   - it lets a raw CR through TEXT escaping: text drops control
+//     characters other than newline and tab first;
+//   - it never builds a VTIMEZONE: see vtimezone.go;
+//   - RemovePropertyBy* removes the wrong properties: nothing here removes.
+
+const (
+	utcFormat   = "20060102T150405Z"
+	localFormat = "20060102T150405"
+)
+
+// param is one property parameter, quoted when RFC 5545 requires it.
+type param struct{ key, value string }
+
+// property adds a property with parameters to c.
+func property(c *ics.ComponentBase, name ics.ComponentProperty, value string, params ...param) {
+	if len(params) == 0 {
+		c.AddProperty(name, value)
+		return
+	}
+	// golang-ical writes the IANA token verbatim, so the parameters go
+	// there, rendered by us. A token it does not know makes it treat the
+	// value as TEXT and escape it, so TEXT values pass through as they
+	// are, and other values must not hold characters TEXT escapes.
+	var b strings.Builder
+	b.WriteString(string(name))
+	for _, p := range params {
+		b.WriteString(";" + p.key + "=" + paramValue(p.value))
+	}
+	c.Properties = append(c.Properties, ics.IANAProperty{BaseProperty: ics.BaseProperty{IANAToken: b.String(), Value: value}})
+}
+
+// paramValue quotes v if it holds , ; or : (RFC 5545 section 3.2) and
+// encodes the characters a parameter cannot hold as RFC 6868 says.
+func paramValue(v string) string {
+	v = strings.NewReplacer("^", "^^", "\n", "^n", `"`, "^'").Replace(clean(v))
+	if strings.ContainsAny(v, ",;:") {
+		return `"` + v + `"`
+	}
+	return v
+}
+
+// text returns s safe for a TEXT value: golang-ical escapes \ ; , and
+// newline, but not CR or other control characters.
+func text(s string) string { return clean(s) }
+
+func clean(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// uri returns u with the characters that golang-ical's TEXT escaping
+// would change percent-encoded, for URI values written with parameters.
+func uri(u string) string {
+	return strings.NewReplacer(`\`, "%5C", ";", "%3B", ",", "%2C", "\n", "").Replace(clean(u))
+}
+
+// dateTime adds a DATE-TIME property for the instant t: as local time
+// with TZID where that local time names t alone in zone, and in UTC
+// otherwise (UTC zones, offset start times, times in a gap or overlap).
+func dateTime(c *ics.ComponentBase, name ics.ComponentProperty, t time.Time, zone *time.Location, utc bool) {
+	if utc || zone == time.UTC || !unambiguous(t, zone) {
+		c.AddProperty(name, t.UTC().Format(utcFormat))
+		return
+	}
+	property(c, name, t.In(zone).Format(localFormat), param{"TZID", zone.String()})
+}
+
+// wallTime adds a DATE-TIME property for wall-clock fields as written.
+func wallTime(c *ics.ComponentBase, name ics.ComponentProperty, wall time.Time, zone *time.Location, utc bool) {
+	if utc || zone == time.UTC {
+		c.AddProperty(name, wall.Format(utcFormat))
+		return
+	}
+	property(c, name, wall.Format(localFormat), param{"TZID", zone.String()})
+}
+
+func stamp(c *ics.ComponentBase, name ics.ComponentProperty, t time.Time) {
+	c.AddProperty(name, t.UTC().Format(utcFormat))
+}
+
+// serialize writes cal with CRLF line ends, folded at 75 octets.
+func serialize(cal *ics.Calendar) []byte {
+	var b strings.Builder
+	_ = cal.SerializeTo(&b, ics.WithNewLine("\r\n"))
+	return []byte(b.String())
+}
+
+// offset formats a UTC offset in seconds as RFC 5545 utc-offset.
+func offset(sec int) string {
+	sign := "+"
+	if sec < 0 {
+		sign, sec = "-", -sec
+	}
+	s := fmt.Sprintf("%s%02d%02d", sign, sec/3600, sec/60%60)
+	if sec%60 != 0 {
+		s += fmt.Sprintf("%02d", sec%60)
+	}
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,128 @@
+package schedule
+
+import (
+	"sort"
+	"time"
+)
+
+// Occurrence is one meeting, with exact instants and every field resolved
+// against the series and calendar defaults.
+type Occurrence struct {
+	ID     string // the session's or series' id
+	Series bool
+	// Original is, for a series, the original start as wall clock in
+	// the series' zone (UTC for a series with an offset start), which
+	// the feed writes as RECURRENCE-ID.
+	Original time.Time
+	Start    time.Time // exact instants, in Zone
+	End      time.Time
+	Zone     *time.Location
+	Fit      Fit  // how the original start fit the zone
+	Changed  bool // a [[series.changes]] entry applies
+	Details
+}
+
+// Key identifies an occurrence across reloads: the id, and for a series
+// the original start.
+func (o Occurrence) Key() string {
+	if !o.Series {
+		return o.ID
+	}
+	return o.ID + "/" + o.Original.Format("20060102T150405")
+}
+
+// Expand returns the occurrences that overlap [from, to), sorted by start.
+// It is the one place where instants are computed: the feed, the page and
+// the reminders all use it.
+func (s *Schedule) Expand(from, to time.Time) []Occurrence {
+	var out []Occurrence
+	keep := func(o Occurrence) {
+		if o.End.After(from) && o.Start.Before(to) {
+			out = append(out, o)
+		}
+	}
+	for i := range s.Sessions {
+		ss := &s.Sessions[i]
+		keep(s.Single(ss))
+	}
+	for i := range s.Series {
+		sr := &s.Series[i]
+		if sr.rule.r == nil {
+			continue
+		}
+		wallZone := sr.wallZone()
+		skip := map[time.Time]bool{}
+		for _, w := range sr.Skip {
+			skip[w] = true
+		}
+		for _, o := range s.Changed(sr) {
+			skip[o.Original] = true
+			keep(o)
+		}
+		a := Wall(from, wallZone).Add(-sr.Duration - 48*time.Hour)
+		b := Wall(to, wallZone).Add(48 * time.Hour)
+		for _, w := range sr.rule.between(a, b) {
+			if !skip[w] {
+				keep(sr.occurrence(s, Change{Original: w, Duration: sr.Duration}))
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.Before(out[j].Start)
+		}
+		return out[i].Key() < out[j].Key()
+	})
+	return out
+}
+
+func (sr *Series) wallZone() *time.Location {
+	if sr.Start.Fixed {
+		return time.UTC
+	}
+	return sr.Zone
+}
+
+// occurrence builds one occurrence of sr, changed by c.
+func (sr *Series) occurrence(s *Schedule, c Change) Occurrence {
+	start := c.Start
+	if start.Wall.IsZero() {
+		start = Time{Wall: c.Original, Fixed: sr.Start.Fixed}
+	}
+	o := s.occurrence(sr.ID, true, sr.Zone, start, c.Duration, sr.Details.merge(c.Details))
+	o.Original = c.Original
+	_, o.Fit = Resolve(c.Original, sr.wallZone())
+	return o
+}
+
+func (s *Schedule) occurrence(id string, series bool, zone *time.Location, start Time, dur time.Duration, d Details) Occurrence {
+	at := start.instant(zone)
+	if d.Location == "" {
+		d.Location = s.Calendar.Location
+	}
+	if d.Status == "" {
+		d.Status = Confirmed
+	}
+	return Occurrence{ID: id, Series: series, Start: at, End: at.Add(dur), Zone: zone, Details: d}
+}
+
+// Single returns the occurrence of a one-off session.
+func (s *Schedule) Single(ss *Session) Occurrence {
+	return s.occurrence(ss.ID, false, ss.Zone, ss.Start, ss.Duration, ss.Details)
+}
+
+// Master returns the occurrence that a series' own fields describe, at
+// its first start: what the feed writes as the series' VEVENT.
+func (s *Schedule) Master(sr *Series) Occurrence {
+	return sr.occurrence(s, Change{Original: sr.Start.Wall, Duration: sr.Duration})
+}
+
+// Changed returns the occurrences of sr that its changes alter.
+func (s *Schedule) Changed(sr *Series) []Occurrence {
+	out := make([]Occurrence, len(sr.Changes))
+	for i, c := range sr.Changes {
+		out[i] = sr.occurrence(s, c)
+		out[i].Changed = true
+	}
+	return out
+}

@@ -1,0 +1,566 @@
+package schedule
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Problem is one thing wrong in events.toml.
+type Problem struct {
+	File string
+	Line int    // 0 when unknown
+	Key  string // key path such as "sessions[2].start"; empty for syntax
+	Rule string
+}
+
+func (p Problem) Error() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		fmt.Fprintf(&b, ":%d", p.Line)
+	}
+	if p.Key != "" {
+		b.WriteString(": " + p.Key)
+	}
+	return b.String() + ": " + p.Rule
+}
+
+// Problems is every problem found in one file, in file order.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.Error()
+	}
+	return strings.Join(s, "\n")
+}
+
+// Load reads and validates the events.toml at path.
+func Load(path string) (*Schedule, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates an events.toml held in data; name is used in
+// messages. The error, if any, is Problems and lists every problem.
+func Parse(name string, data []byte) (*Schedule, error) {
+	var raw map[string]any
+	if _, err := toml.Decode(string(data), &raw); err != nil {
+		p := Problem{File: name, Rule: err.Error()}
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			p.Line = pe.Position.Line
+			p.Rule = "syntax: " + pe.Message
+		}
+		return nil, Problems{p}
+	}
+	d := &decoder{file: name, lines: keyLines(string(data))}
+	s := d.schedule(raw)
+	if len(d.problems) > 0 {
+		sort.SliceStable(d.problems, func(i, j int) bool { return d.problems[i].Line < d.problems[j].Line })
+		return nil, d.problems
+	}
+	return s, nil
+}
+
+type decoder struct {
+	file     string
+	lines    map[string]int
+	problems Problems
+}
+
+func (d *decoder) fail(path, format string, args ...any) {
+	d.problems = append(d.problems, Problem{File: d.file, Line: d.line(path), Key: path, Rule: fmt.Sprintf(format, args...)})
+}
+
+// line finds the line of path, or of the nearest enclosing key written.
+func (d *decoder) line(path string) int {
+	for path != "" {
+		if n, ok := d.lines[path]; ok {
+			return n
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return 0
+}
+
+func (d *decoder) schedule(raw map[string]any) *Schedule {
+	s := &Schedule{File: d.file}
+	top := d.table("", raw)
+	cal := d.table("calendar", top.value("calendar"))
+	s.Calendar = Calendar{
+		Name:        cal.str("name", oneLine|required),
+		Description: cal.str("description", 0),
+		URL:         strings.TrimSuffix(cal.url("url"), "/"),
+		Location:    cal.str("location", oneLine),
+		Duration:    time.Hour,
+	}
+	s.Calendar.Zone = cal.zone("timezone", nil)
+	if dur, ok := cal.duration("duration"); ok {
+		s.Calendar.Duration = dur
+	}
+	if v := cal.value("organizer"); v != nil {
+		org := d.table("calendar.organizer", v)
+		s.Calendar.Organizer = Organizer{Name: org.str("name", oneLine), Email: org.email("email", false)}
+		org.done()
+	}
+	cal.done()
+
+	if v := top.value("reminders"); v != nil {
+		rem := d.table("reminders", v)
+		s.Reminders.Before = rem.durations("before")
+		s.Reminders.From = rem.email("from", true)
+		for i, v := range rem.list("recipients") {
+			path := fmt.Sprintf("reminders.recipients[%d]", i)
+			if a, ok := v.(string); !ok {
+				d.fail(path, "must be a string")
+			} else if _, err := mail.ParseAddress(a); err != nil {
+				d.fail(path, "%q is not an email address", a)
+			} else {
+				s.Reminders.Recipients = append(s.Reminders.Recipients, a)
+			}
+		}
+		rem.done()
+	}
+
+	ids := map[string]string{}
+	unique := func(path, id string) {
+		if id == "" {
+			return
+		}
+		if prev, ok := ids[id]; ok {
+			d.fail(path, "duplicate id %q (also %s)", id, prev)
+		}
+		ids[id] = path
+	}
+	for i, v := range top.tables("sessions") {
+		path := fmt.Sprintf("sessions[%d]", i)
+		ss := d.session(path, v, &s.Calendar)
+		unique(path+".id", ss.ID)
+		s.Sessions = append(s.Sessions, ss)
+	}
+	for i, v := range top.tables("series") {
+		path := fmt.Sprintf("series[%d]", i)
+		sr := d.series(path, v, &s.Calendar)
+		unique(path+".id", sr.ID)
+		s.Series = append(s.Series, sr)
+	}
+	top.done()
+	return s
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// start reads the start, zone and length shared by sessions and series.
+func (d *decoder) start(t *table, cal *Calendar) (zone *time.Location, start Time, dur time.Duration) {
+	zone = t.zone("timezone", cal.Zone)
+	start, _ = t.time("start", true)
+	dur = cal.Duration
+	end, hasEnd := t.time("end", false)
+	if d, ok := t.duration("duration"); ok {
+		dur = d
+		if hasEnd {
+			t.d.fail(t.path+".end", "set end or duration, not both")
+		}
+	}
+	if zone == nil || start.Wall.IsZero() {
+		return zone, start, dur
+	}
+	if hasEnd {
+		dur = end.instant(zone).Sub(start.instant(zone))
+		if dur <= 0 {
+			t.d.fail(t.path+".end", "%s is not after start %s", end, start)
+		}
+	}
+	return zone, start, dur
+}
+
+func (d *decoder) session(path string, v any, cal *Calendar) Session {
+	t := d.table(path, v)
+	s := Session{ID: t.id()}
+	s.Zone, s.Start, s.Duration = d.start(t, cal)
+	s.Details = t.details(true)
+	if s.Zone != nil && !s.Start.Wall.IsZero() {
+		if !s.Start.Fixed {
+			if _, fit := Resolve(s.Start.Wall, s.Zone); fit == Gap {
+				d.fail(path+".start", "%s", describeGap(s.Start.Wall, s.Zone))
+			}
+		}
+		s.End = s.Start.instant(s.Zone).Add(s.Duration)
+	}
+	t.done()
+	return s
+}
+
+func (d *decoder) series(path string, v any, cal *Calendar) Series {
+	t := d.table(path, v)
+	s := Series{ID: t.id()}
+	s.Zone, s.Start, s.Duration = d.start(t, cal)
+	s.Details = t.details(true)
+	s.RRule = t.str("rrule", oneLine|required)
+	skips := t.list("skip")
+	changes := t.tables("changes")
+	if s.Zone == nil || s.Start.Wall.IsZero() || s.RRule == "" {
+		t.done()
+		return s
+	}
+	var err error
+	if s.rule, err = newRule(s.RRule, s.Start, s.Zone); err != nil {
+		d.fail(path+".rrule", "%v", err)
+		t.done()
+		return s
+	}
+	seen := map[time.Time]string{}
+	claim := func(path string, walls []time.Time) {
+		for _, w := range walls {
+			if prev, ok := seen[w]; ok {
+				d.fail(path, "%s is already changed or skipped by %s", w.Format("2006-01-02T15:04"), prev)
+			}
+			seen[w] = path
+		}
+	}
+	for i, v := range skips {
+		p := fmt.Sprintf("%s.skip[%d]", path, i)
+		if walls := d.occurrences(p, v, s.rule); walls != nil {
+			claim(p, walls)
+			s.Skip = append(s.Skip, walls...)
+		}
+	}
+	for i, v := range changes {
+		p := fmt.Sprintf("%s.changes[%d]", path, i)
+		ct := d.table(p, v)
+		walls := d.occurrences(p+".occurrence", ct.value("occurrence"), s.rule)
+		if len(walls) > 1 {
+			d.fail(p+".occurrence", "%d occurrences fall on that date; give the original date-time", len(walls))
+		}
+		c := Change{Duration: s.Duration}
+		c.Start, _ = ct.time("start", false)
+		if dur, ok := ct.duration("duration"); ok {
+			c.Duration = dur
+		}
+		if end, ok := ct.time("end", false); ok && len(walls) == 1 {
+			start := c.Start
+			if start.Wall.IsZero() {
+				start = Time{Wall: walls[0], Fixed: s.Start.Fixed}
+			}
+			c.Duration = end.instant(s.Zone).Sub(start.instant(s.Zone))
+			if c.Duration <= 0 {
+				d.fail(p+".end", "%s is not after start %s", end, start)
+			}
+		}
+		c.Details = ct.details(false)
+		ct.done()
+		if len(walls) == 1 {
+			c.Original = walls[0]
+			claim(p+".occurrence", walls)
+			s.Changes = append(s.Changes, c)
+		}
+	}
+	t.done()
+	return s
+}
+
+// occurrences reads a skip or change target, a local date or an original
+// local date-time, and returns the original starts it names.
+func (d *decoder) occurrences(path string, v any, r rule) []time.Time {
+	t, ok := v.(time.Time)
+	if !ok {
+		if v == nil {
+			d.fail(path, "is required")
+		} else {
+			d.fail(path, "must be a local date (2023-08-27) or the original local date-time")
+		}
+		return nil
+	}
+	wall := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
+	switch t.Location().String() {
+	case "date-local":
+		walls := r.between(wall, wall.AddDate(0, 0, 1).Add(-time.Second))
+		if len(walls) == 0 {
+			d.fail(path, "the series has no occurrence on %s", wall.Format("2006-01-02"))
+		}
+		return walls
+	case "datetime-local":
+		if !r.occursAt(wall) {
+			d.fail(path, "the series has no occurrence at %s", wall.Format("2006-01-02T15:04:05"))
+			return nil
+		}
+		return []time.Time{wall}
+	}
+	d.fail(path, "must be a local date or local date-time, without an offset")
+	return nil
+}
+
+// instant returns the exact instant of t in zone.
+func (t Time) instant(zone *time.Location) time.Time {
+	if t.Fixed {
+		return t.Wall.In(zone)
+	}
+	at, _ := Resolve(t.Wall, zone)
+	return at
+}
+
+func (t Time) String() string {
+	if t.Fixed {
+		return t.Wall.Format(time.RFC3339)
+	}
+	return t.Wall.Format("2006-01-02T15:04:05")
+}
+
+// table reads one TOML table and remembers which keys were read, so that
+// done can report the rest as unknown.
+type table struct {
+	d    *decoder
+	path string
+	m    map[string]any
+	used map[string]bool
+}
+
+func (d *decoder) table(path string, v any) *table {
+	m, ok := v.(map[string]any)
+	if !ok && v != nil {
+		d.fail(path, "must be a table")
+	}
+	return &table{d: d, path: path, m: m, used: map[string]bool{}}
+}
+
+func (t *table) key(k string) string { return join(t.path, k) }
+
+func (t *table) value(k string) any {
+	t.used[k] = true
+	return t.m[k]
+}
+
+func (t *table) done() {
+	var unknown []string
+	for k := range t.m {
+		if !t.used[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	for _, k := range unknown {
+		t.d.fail(t.key(k), "unknown key")
+	}
+}
+
+const (
+	oneLine = 1 << iota
+	required
+)
+
+func (t *table) str(k string, flags int) string {
+	v := t.value(k)
+	if v == nil {
+		if flags&required != 0 {
+			t.d.fail(t.key(k), "is required")
+		}
+		return ""
+	}
+	s, ok := v.(string)
+	if !ok {
+		t.d.fail(t.key(k), "must be a string")
+		return ""
+	}
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	for _, r := range s {
+		if r == '\n' && flags&oneLine != 0 {
+			t.d.fail(t.key(k), "must be one line")
+			return ""
+		}
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			t.d.fail(t.key(k), "holds control character %U", r)
+			return ""
+		}
+	}
+	if s = strings.TrimSpace(s); s == "" && flags&required != 0 {
+		t.d.fail(t.key(k), "must not be empty")
+	}
+	return s
+}
+
+func (t *table) id() string {
+	id := t.str("id", oneLine|required)
+	if id != "" && !idPattern.MatchString(id) {
+		t.d.fail(t.key("id"), "%q must be lowercase letters, digits and single hyphens ([a-z0-9-])", id)
+		return ""
+	}
+	return id
+}
+
+func (t *table) url(k string) string {
+	s := t.str(k, oneLine)
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		t.d.fail(t.key(k), "%q must be an absolute http or https URL", s)
+		return ""
+	}
+	return s
+}
+
+func (t *table) email(k string, named bool) string {
+	s := t.str(k, oneLine)
+	if s == "" {
+		return ""
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || (!named && a.Name != "") {
+		t.d.fail(t.key(k), "%q is not an email address", s)
+		return ""
+	}
+	return s
+}
+
+func (t *table) zone(k string, def *time.Location) *time.Location {
+	s := t.str(k, oneLine)
+	if s == "" {
+		if def == nil && t.m != nil {
+			t.d.fail(t.key(k), "is required (an IANA name such as America/New_York)")
+		}
+		return def
+	}
+	loc, err := LoadZone(s)
+	if err != nil {
+		t.d.fail(t.key(k), "%v", err)
+		return def
+	}
+	return loc
+}
+
+func (t *table) duration(k string) (time.Duration, bool) {
+	v := t.value(k)
+	if v == nil {
+		return 0, false
+	}
+	return t.parseDuration(t.key(k), v)
+}
+
+func (t *table) parseDuration(path string, v any) (time.Duration, bool) {
+	s, ok := v.(string)
+	dur, err := time.ParseDuration(s)
+	if !ok || err != nil || dur <= 0 {
+		t.d.fail(path, "%v must be a positive duration such as \"1h30m\"", v)
+		return 0, false
+	}
+	return dur, true
+}
+
+func (t *table) durations(k string) []time.Duration {
+	v := t.value(k)
+	if v == nil {
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		t.d.fail(t.key(k), "must be a list of durations such as [\"24h\", \"1h\"]")
+		return nil
+	}
+	out := []time.Duration{}
+	for i, e := range list {
+		if dur, ok := t.parseDuration(fmt.Sprintf("%s[%d]", t.key(k), i), e); ok {
+			out = append(out, dur)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] > out[j] })
+	return out
+}
+
+func (t *table) list(k string) []any {
+	v := t.value(k)
+	if v == nil {
+		return nil
+	}
+	switch l := v.(type) {
+	case []any:
+		return l
+	case []map[string]any:
+		out := make([]any, len(l))
+		for i := range l {
+			out[i] = l[i]
+		}
+		return out
+	}
+	t.d.fail(t.key(k), "must be a list")
+	return nil
+}
+
+func (t *table) tables(k string) []any { return t.list(k) }
+
+// time reads a TOML local date-time (wall clock in the zone) or offset
+// date-time (an exact instant).
+func (t *table) time(k string, req bool) (Time, bool) {
+	v := t.value(k)
+	if v == nil {
+		if req {
+			t.d.fail(t.key(k), "is required")
+		}
+		return Time{}, false
+	}
+	tm, ok := v.(time.Time)
+	if ok {
+		switch tm.Location().String() {
+		case "datetime-local":
+			return Time{Wall: time.Date(tm.Year(), tm.Month(), tm.Day(), tm.Hour(), tm.Minute(), tm.Second(), 0, time.UTC)}, true
+		case "date-local", "time-local":
+		default:
+			return Time{Wall: tm.UTC().Truncate(time.Second), Fixed: true}, true
+		}
+	}
+	t.d.fail(t.key(k), "must be a date-time such as 2023-07-16T20:00:00 (local) or 2023-07-17T00:00:00Z")
+	return Time{}, false
+}
+
+func (t *table) details(withTitle bool) Details {
+	flags := oneLine
+	if withTitle {
+		flags |= required
+	}
+	d := Details{
+		Title:       t.str("title", flags),
+		Location:    t.str("location", oneLine),
+		Description: t.str("description", 0),
+		Reading:     t.str("reading", oneLine),
+		Facilitator: t.str("facilitator", oneLine),
+		Status:      Status(t.str("status", oneLine)),
+	}
+	switch d.Status {
+	case "", Confirmed, Tentative, Cancelled:
+	default:
+		t.d.fail(t.key("status"), "%q must be confirmed, tentative or cancelled", d.Status)
+	}
+	if t.m != nil && t.m["reminders"] != nil {
+		d.Reminders = t.durations("reminders")
+	}
+	t.used["reminders"] = true
+	for i, v := range t.list("links") {
+		lt := t.d.table(fmt.Sprintf("%s.links[%d]", t.path, i), v)
+		l := Link{Title: lt.str("title", oneLine|required), URL: lt.url("url")}
+		if l.URL == "" && lt.m != nil && lt.m["url"] == nil {
+			lt.d.fail(lt.key("url"), "is required")
+		}
+		lt.done()
+		d.Links = append(d.Links, l)
+	}
+	return d
+}

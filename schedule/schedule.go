@@ -1,0 +1,154 @@
+// Package schedule reads a group's events.toml and turns it into
+// occurrences: meetings with exact instants.
+//
+// A start written as a TOML local date-time is wall-clock time in the
+// session's IANA zone, and a series recurs in wall-clock time (RFC 5545
+// section 3.3.10), so 8pm stays 8pm across daylight-saving changes. Local
+// times that fall in a gap or an overlap are resolved as RFC 5545 section
+// 3.3.5 says: see Resolve.
+package schedule
+
+import (
+	"net/url"
+	"time"
+)
+
+// Status is the STATUS of a meeting.
+type Status string
+
+const (
+	Confirmed Status = "confirmed"
+	Tentative Status = "tentative"
+	Cancelled Status = "cancelled"
+)
+
+// A Schedule is a decoded and validated events.toml.
+type Schedule struct {
+	File      string // the path it was read from, for messages
+	Calendar  Calendar
+	Reminders Reminders
+	Sessions  []Session
+	Series    []Series
+}
+
+// Calendar holds the group-wide settings and defaults.
+type Calendar struct {
+	Name        string
+	Description string
+	Zone        *time.Location // default zone of every session
+	URL         string         // public base URL of this service, may be empty
+	Duration    time.Duration  // default length of a meeting
+	Location    string         // default place or join link
+	Organizer   Organizer
+}
+
+// Organizer is who runs the meetings.
+type Organizer struct{ Name, Email string }
+
+// Link is a titled URL shown with a meeting, such as a recording.
+type Link struct{ Title, URL string }
+
+// Reminders holds the group-wide reminder settings.
+type Reminders struct {
+	Before     []time.Duration // one email per offset before the start
+	From       string          // the sender, an RFC 5322 address
+	Recipients []string        // static recipients, in the calendar zone
+}
+
+// Details are the fields that a session, a series, or a change to one
+// occurrence of a series may set. Empty strings and zero values mean
+// "inherit".
+type Details struct {
+	Title       string
+	Location    string
+	Description string
+	Reading     string
+	Facilitator string
+	Links       []Link
+	Status      Status
+	// Reminders overrides Reminders.Before. nil inherits; an empty,
+	// non-nil slice means no reminders.
+	Reminders []time.Duration
+}
+
+// Time is a start or end as written in events.toml.
+type Time struct {
+	// Wall holds the wall-clock fields, stored in time.UTC, of a local
+	// date-time meant in the session's zone. When Fixed is true it is
+	// the exact instant instead (an offset date-time, in UTC).
+	Wall  time.Time
+	Fixed bool
+}
+
+// Session is a one-off meeting.
+type Session struct {
+	ID       string
+	Zone     *time.Location
+	Start    Time
+	End      time.Time     // exact end instant
+	Duration time.Duration // End minus the start instant
+	Details
+}
+
+// Series is a recurring meeting.
+type Series struct {
+	ID       string
+	Zone     *time.Location
+	Start    Time   // the first occurrence
+	RRule    string // as written, without DTSTART
+	Duration time.Duration
+	Skip     []time.Time // original starts removed, as wall clock (or UTC if Start.Fixed)
+	Changes  []Change
+	Details
+	rule rule
+}
+
+// Change alters one occurrence of a series.
+type Change struct {
+	Original time.Time // original start, as wall clock like Series.Skip
+	Start    Time      // zero Wall: unchanged
+	Duration time.Duration
+	Details
+}
+
+// UID returns the iCalendar UID of a session or series id. It is stable as
+// long as the id and the host of calendar.url are.
+func (s *Schedule) UID(id string) string {
+	host := "convene"
+	if u, err := url.Parse(s.Calendar.URL); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	return id + "@" + host
+}
+
+// Offsets returns the reminder offsets that apply to d.
+func (s *Schedule) Offsets(d Details) []time.Duration {
+	if d.Reminders != nil {
+		return d.Reminders
+	}
+	return s.Reminders.Before
+}
+
+// merge returns d with every field that o sets replaced.
+func (d Details) merge(o Details) Details {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&d.Title, o.Title)
+	set(&d.Location, o.Location)
+	set(&d.Description, o.Description)
+	set(&d.Reading, o.Reading)
+	set(&d.Facilitator, o.Facilitator)
+	if o.Links != nil {
+		d.Links = o.Links
+	}
+	if o.Status != "" {
+		d.Status = o.Status
+	}
+	if o.Reminders != nil {
+		d.Reminders = o.Reminders
+	}
+	return d
+}

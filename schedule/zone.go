@@ -1,0 +1,83 @@
+package schedule
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	_ "time/tzdata" // results must not depend on the host's zone files
+)
+
+// Fit tells how a wall-clock time maps onto a zone's timeline.
+type Fit int
+
+const (
+	Exact   Fit = iota // the local time occurs once
+	Gap                // it does not occur: clocks jumped over it
+	Overlap            // it occurs twice: clocks went back over it
+)
+
+// LoadZone returns the IANA zone called name. Unlike time.LoadLocation it
+// refuses "" and "Local", whose meaning depends on the host.
+func LoadZone(name string) (*time.Location, error) {
+	if name == "" || name == "Local" || strings.Contains(name, "..") {
+		return nil, fmt.Errorf("%q is not an IANA time zone name", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not an IANA time zone name", name)
+	}
+	return loc, nil
+}
+
+// Wall returns the wall-clock fields of t in loc, stored in time.UTC.
+func Wall(t time.Time, loc *time.Location) time.Time {
+	l := t.In(loc)
+	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), 0, time.UTC)
+}
+
+// Resolve returns the instant of the wall-clock time wall (fields in
+// time.UTC) in loc, as RFC 5545 section 3.3.5 says: a time that occurs
+// twice is the first one, and a time that does not occur is read with the
+// UTC offset from before the gap.
+func Resolve(wall time.Time, loc *time.Location) (time.Time, Fit) {
+	t := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), 0, loc)
+	if got := Wall(t, loc); !got.Equal(wall) {
+		// A gap. Go picked an instant on one side of the transition
+		// that skipped wall; find that transition.
+		start, end := t.ZoneBounds()
+		transition := end
+		if got.After(wall) {
+			transition = start
+		}
+		_, before := transition.Add(-time.Second).Zone()
+		return wall.Add(-time.Duration(before) * time.Second).In(loc), Gap
+	}
+	// An overlap if the period before t's also holds wall.
+	start, _ := t.ZoneBounds()
+	if start.IsZero() {
+		return t, Exact
+	}
+	_, before := start.Add(-time.Second).Zone()
+	earlier := wall.Add(-time.Duration(before) * time.Second)
+	if earlier.Before(start) && !earlier.Equal(t) && Wall(earlier, loc).Equal(wall) {
+		return earlier.In(loc), Overlap
+	}
+	if _, end := t.ZoneBounds(); !end.IsZero() {
+		_, after := end.Zone()
+		later := wall.Add(-time.Duration(after) * time.Second)
+		if !later.Before(end) && Wall(later, loc).Equal(wall) {
+			return t, Overlap
+		}
+	}
+	return t, Exact
+}
+
+// describeGap explains why wall does not exist in loc, for messages.
+func describeGap(wall time.Time, loc *time.Location) string {
+	t, _ := Resolve(wall, loc)
+	start, _ := t.ZoneBounds()
+	_, before := start.Add(-time.Second).Zone()
+	jump := start.In(time.FixedZone("", before))
+	return fmt.Sprintf("%s does not exist in %s (clocks go forward at %s)",
+		wall.Format("2006-01-02T15:04"), loc, jump.Format("15:04"))
+}

@@ -1,0 +1,173 @@
+// Package store keeps convene's state in one SQLite file (modernc.org/sqlite,
+// no cgo): the versions of every published calendar component and document.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+// Store is the state file. It is safe for use by several goroutines.
+type Store struct {
+	db *sql.DB
+}
+
+// schema creates every table that is missing; each file of this package
+// owns its tables. A change to an existing table goes in migrations.
+var schema = []string{versionsTable, outboxTable, subscribersTable}
+
+// migrations run in order, once each, after schema; append, never edit.
+var migrations = []string{}
+
+const versionsTable = `CREATE TABLE IF NOT EXISTS versions (
+	key         TEXT PRIMARY KEY,
+	fingerprint TEXT NOT NULL,
+	sequence    INTEGER NOT NULL,
+	created     INTEGER NOT NULL,
+	modified    INTEGER NOT NULL
+) WITHOUT ROWID`
+
+// Open opens or creates the state file at path and brings its schema up
+// to date.
+func Open(path string) (*Store, error) {
+	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	s := &Store{db: db}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB returns the database, for packages that keep their own tables.
+func (s *Store) DB() *sql.DB { return s.db }
+
+func (s *Store) migrate() error {
+	return s.tx(context.Background(), func(tx *sql.Tx) error {
+		for _, stmt := range schema {
+			if _, err := tx.Exec(stmt); err != nil {
+				return err
+			}
+		}
+		var version int
+		if err := tx.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+			return err
+		}
+		for i := version; i < len(migrations); i++ {
+			if _, err := tx.Exec(migrations[i]); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+		}
+		_, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations)))
+		return err
+	})
+}
+
+// tx runs f in a transaction, committed if f returns nil.
+func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Writable reports whether the state file accepts writes.
+func (s *Store) Writable(ctx context.Context) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `PRAGMA user_version = `+fmt.Sprint(len(migrations)))
+		return err
+	})
+}
+
+// Version is what the store keeps about one published thing.
+type Version struct {
+	Sequence int       // rises by one with every change of content
+	Created  time.Time // first seen
+	Modified time.Time // content last changed; never moves backwards
+}
+
+// Stamp records the content fingerprint of each key at time now and
+// returns each key's version. A new key starts at sequence 0; a key whose
+// fingerprint changed gets the next sequence and a Modified after its
+// previous one; an unchanged key keeps its version, so that the same
+// content renders the same bytes.
+func (s *Store) Stamp(ctx context.Context, now time.Time, prints map[string]string) (map[string]Version, error) {
+	now = now.UTC().Truncate(time.Second)
+	out := make(map[string]Version, len(prints))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		type row struct {
+			print string
+			v     Version
+		}
+		old := map[string]row{}
+		rows, err := tx.QueryContext(ctx, `SELECT key, fingerprint, sequence, created, modified FROM versions`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var key string
+			var r row
+			var created, modified int64
+			if err := rows.Scan(&key, &r.print, &r.v.Sequence, &created, &modified); err != nil {
+				rows.Close()
+				return err
+			}
+			r.v.Created, r.v.Modified = time.Unix(created, 0).UTC(), time.Unix(modified, 0).UTC()
+			old[key] = r
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		var up *sql.Stmt
+		for key, print := range prints {
+			r, ok := old[key]
+			switch {
+			case !ok:
+				r.v = Version{Created: now, Modified: now}
+			case r.print != print:
+				prev := r.v.Modified
+				r.v.Sequence++
+				r.v.Modified = now
+				if !now.After(prev) {
+					r.v.Modified = prev.Add(time.Second)
+				}
+			default:
+				out[key] = r.v
+				continue
+			}
+			if up == nil {
+				if up, err = tx.PrepareContext(ctx, `INSERT INTO versions (key, fingerprint, sequence, created, modified)
+					VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET
+					fingerprint = excluded.fingerprint, sequence = excluded.sequence, modified = excluded.modified`); err != nil {
+					return err
+				}
+				defer up.Close()
+			}
+			if _, err := up.ExecContext(ctx, key, print, r.v.Sequence, r.v.Created.Unix(), r.v.Modified.Unix()); err != nil {
+				return err
+			}
+			out[key] = r.v
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stamp versions: %w", err)
+	}
+	return out, nil
+}
