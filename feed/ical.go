@@ -48,10 +48,17 @@ func property(c *ics.ComponentBase, name ics.ComponentProperty, value string, pa
 	c.Properties = append(c.Properties, ics.IANAProperty{BaseProperty: ics.BaseProperty{IANAToken: b.String(), Value: value}})
 }
 
+// Built once: a Replacer builds its tables on first use, which cost more
+// than the replacing when built per value.
+var (
+	paramEscaper = strings.NewReplacer("^", "^^", "\n", "^n", `"`, "^'")
+	uriEscaper   = strings.NewReplacer(`\`, "%5C", ";", "%3B", ",", "%2C", "\n", "")
+)
+
 // paramValue quotes v if it holds , ; or : (RFC 5545 section 3.2) and
 // encodes the characters a parameter cannot hold as RFC 6868 says.
 func paramValue(v string) string {
-	v = strings.NewReplacer("^", "^^", "\n", "^n", `"`, "^'").Replace(clean(v))
+	v = paramEscaper.Replace(clean(v))
 	if strings.ContainsAny(v, ",;:") {
 		return `"` + v + `"`
 	}
@@ -75,7 +82,7 @@ func clean(s string) string {
 // uri returns u with the characters that golang-ical's TEXT escaping
 // would change percent-encoded, for URI values written with parameters.
 func uri(u string) string {
-	return strings.NewReplacer(`\`, "%5C", ";", "%3B", ",", "%2C", "\n", "").Replace(clean(u))
+	return uriEscaper.Replace(clean(u))
 }
 
 // dateTime adds a DATE-TIME property for the instant t: as local time

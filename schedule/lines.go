@@ -52,9 +52,12 @@ func keyLines(text string) map[string]int {
 // tables along the way at its latest element.
 func arrayPath(name string, counts map[string]int) string {
 	path := ""
-	for _, part := range strings.Split(name, ".") {
+	parts := strings.Split(name, ".")
+	for i, part := range parts {
 		path = join(path, strings.Trim(strings.TrimSpace(part), `"'`))
-		if c := counts[path]; c > 0 && path != name {
+		// Every part but the last names its latest element; the last
+		// is the array or table itself.
+		if c := counts[path]; c > 0 && i < len(parts)-1 {
 			path = fmt.Sprintf("%s[%d]", path, c-1)
 		}
 	}

@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -64,6 +65,11 @@ func Parse(name string, data []byte) (*Schedule, error) {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			p.Line = pe.Position.Line
+			// The decoder counts an offending line end as the next
+			// line; the byte offset says where the problem is.
+			if at := pe.Position.Start; at > 0 && at <= len(data) {
+				p.Line = 1 + bytes.Count(data[:at], []byte("\n"))
+			}
 			p.Rule = "syntax: " + pe.Message
 		}
 		return nil, Problems{p}
@@ -106,6 +112,9 @@ func (d *decoder) schedule(raw map[string]any) *Schedule {
 	s := &Schedule{File: d.file}
 	top := d.table("", raw)
 	cal := d.table("calendar", top.value("calendar"))
+	if cal.m == nil { // absent: report its required keys
+		cal.m = map[string]any{}
+	}
 	s.Calendar = Calendar{
 		Name:        cal.str("name", oneLine|required),
 		Description: cal.str("description", 0),
@@ -233,6 +242,7 @@ func (d *decoder) series(path string, v any, cal *Calendar) Series {
 		for _, w := range walls {
 			if prev, ok := seen[w]; ok {
 				d.fail(path, "%s is already changed or skipped by %s", w.Format("2006-01-02T15:04"), prev)
+				continue
 			}
 			seen[w] = path
 		}

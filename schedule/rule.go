@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,7 +20,7 @@ type rule struct {
 var floating = time.FixedZone("floating", 0)
 
 func newRule(text string, start Time, zone *time.Location) (rule, error) {
-	text = strings.ToUpper(strings.TrimPrefix(strings.TrimSpace(text), "RRULE:"))
+	text = strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(text)), "RRULE:")
 	if strings.Contains(text, "DTSTART") {
 		return rule{}, fmt.Errorf("must not hold DTSTART: the series' start is its DTSTART")
 	}
@@ -31,6 +32,9 @@ func newRule(text string, start Time, zone *time.Location) (rule, error) {
 	case rrule.DAILY, rrule.WEEKLY, rrule.MONTHLY, rrule.YEARLY:
 	default:
 		return rule{}, fmt.Errorf("FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY")
+	}
+	if err := checkRule(opt, text); err != nil {
+		return rule{}, err
 	}
 	if opt.Count > 0 && !opt.Until.IsZero() {
 		return rule{}, fmt.Errorf("COUNT and UNTIL must not both be set (RFC 5545 section 3.3.10)")
@@ -74,7 +78,69 @@ func newRule(text string, start Time, zone *time.Location) (rule, error) {
 }
 
 // between returns the wall-clock starts from a to b, both included.
-func (r rule) between(a, b time.Time) []time.Time { return r.r.Between(a, b, true) }
+func (r rule) between(a, b time.Time) (walls []time.Time) {
+	// checkRule refuses every rule known to make rrule-go panic; should
+	// another get through, the series has no occurrences rather than
+	// taking the daemon down.
+	defer func() {
+		if recover() != nil {
+			walls = nil
+		}
+	}()
+	return r.r.Between(a, b, true)
+}
+
+// checkRule refuses what RFC 5545 section 3.3.10 forbids, which rrule-go
+// accepts and then panics or loops on (BYDAY=0SA, INTERVAL=-1), and
+// rules that yield more than a few meetings a day.
+func checkRule(o *rrule.ROption, text string) error {
+	for _, p := range strings.Split(text, ";") {
+		k, v, _ := strings.Cut(p, "=")
+		switch k {
+		case "INTERVAL", "COUNT":
+			if n, err := strconv.Atoi(v); err != nil || n < 1 {
+				return fmt.Errorf("%s must be a positive integer", k)
+			}
+		case "BYDAY":
+			for _, d := range strings.Split(v, ",") {
+				if len(d) <= 2 {
+					continue
+				}
+				n, err := strconv.Atoi(strings.TrimPrefix(d[:len(d)-2], "+"))
+				if err != nil || n == 0 || n < -53 || n > 53 {
+					return fmt.Errorf("BYDAY %s: the number before the day must be 1 to 53 or -53 to -1", d)
+				}
+			}
+		case "BYSECOND", "BYEASTER":
+			return fmt.Errorf("%s is not supported", k)
+		}
+	}
+	ranges := []struct {
+		name   string
+		vs     []int
+		lo, hi int
+		signed bool // -hi..-1 allowed too
+	}{
+		{"BYSETPOS", o.Bysetpos, 1, 366, true},
+		{"BYMONTH", o.Bymonth, 1, 12, false},
+		{"BYMONTHDAY", o.Bymonthday, 1, 31, true},
+		{"BYYEARDAY", o.Byyearday, 1, 366, true},
+		{"BYWEEKNO", o.Byweekno, 1, 53, true},
+		{"BYHOUR", o.Byhour, 0, 23, false},
+		{"BYMINUTE", o.Byminute, 0, 59, false},
+	}
+	for _, r := range ranges {
+		for _, v := range r.vs {
+			if (v < r.lo || v > r.hi) && !(r.signed && v <= -r.lo && v >= -r.hi) {
+				return fmt.Errorf("%s value %d is out of range", r.name, v)
+			}
+		}
+	}
+	if len(o.Byhour)*max(len(o.Byminute), 1) > 24 {
+		return fmt.Errorf("BYHOUR and BYMINUTE give more than 24 meetings a day")
+	}
+	return nil
+}
 
 func (r rule) occursAt(wall time.Time) bool { return len(r.between(wall, wall)) == 1 }
 

@@ -3,6 +3,7 @@ package schedule
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // results must not depend on the host's zone files
 )
@@ -22,12 +23,22 @@ func LoadZone(name string) (*time.Location, error) {
 	if name == "" || name == "Local" || strings.Contains(name, "..") {
 		return nil, fmt.Errorf("%q is not an IANA time zone name", name)
 	}
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return nil, fmt.Errorf("%q is not an IANA time zone name", name)
 	}
+	zones.Store(name, loc)
 	return loc, nil
 }
+
+// zones caches the zones loaded, by name. A Location is immutable and
+// holds every transition of its zone (kilobytes), so a schedule of
+// thousands of sessions shares one per zone instead of decoding and
+// keeping one per session.
+var zones sync.Map
 
 // Wall returns the wall-clock fields of t in loc, stored in time.UTC.
 func Wall(t time.Time, loc *time.Location) time.Time {

@@ -38,5 +38,9 @@ func check(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", o.Start.In(cal).Format("Mon 2006-01-02 15:04 MST"),
 			o.Start.UTC().Format("Mon 2006-01-02 15:04"), o.Key(), o.Title, o.Status)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	nextReminders(stdout, s, now, *count)
+	return nil
 }

@@ -45,6 +45,9 @@ commands:
   serve      serve the feeds and send reminders
   check      validate events.toml and list the next sessions
   feed       write the feed to stdout, or every feed to a directory
+  preview    print one reminder email as it would be sent
+  send-test  send a test email through the configured SMTP server
+  subscribers  list, add or remove the people who get reminders
   version    print the version
 
 Run "convene <command> --help" for the flags of a command.`
@@ -63,6 +66,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return check(args, stdout, stderr)
 	case "feed":
 		return feedCmd(ctx, args, stdout, stderr)
+	case "preview":
+		return preview(args, stdout, stderr)
+	case "send-test":
+		return sendTest(ctx, args, stdout, stderr)
+	case "subscribers":
+		return subscribers(ctx, args, stdout, stderr) // web.go
 	case "version":
 		fmt.Fprintln(stdout, "convene", version)
 		return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/convene/convene/feed"
+	"github.com/convene/convene/metrics"
 	"github.com/convene/convene/schedule"
 	"github.com/convene/convene/store"
 )
@@ -29,6 +30,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	mail := addMailFlags(fs) // mail.go
+	webc := addWebFlags(fs)  // web.go
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -43,6 +46,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer st.Close()
 
 	d := &daemon{config: *config, store: st, log: logger}
+	newMetrics(d)
+	worker, runMail, err := startMail(d, mail)
+	if err != nil {
+		return err
+	}
+	page, err := startWeb(ctx, d, worker, webc, *addr) // web.go
+	if err != nil {
+		return err
+	}
+	defer page.Close()
 	if err := d.reload(ctx); err != nil {
 		return err
 	}
@@ -50,7 +63,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	mux.Handle("GET /calendar.ics", &d.feeds)
 	mux.Handle("GET /series/", &d.feeds)
 	mux.Handle("GET /sessions/", &d.feeds)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	routeOps(mux, d, logger)
+	page.Register(mux)
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -65,6 +79,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); d.watch(watchCtx) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); runMail(watchCtx) }()
 
 	select {
 	case err = <-served:
@@ -84,11 +100,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // daemon holds what serve rebuilds on every reload of events.toml.
 type daemon struct {
-	config string
-	store  *store.Store
-	log    *slog.Logger
-	feeds  feed.Handler
-	mu     sync.Mutex // one reload at a time
+	config  string
+	store   *store.Store
+	log     *slog.Logger
+	feeds   feed.Handler
+	metrics *metrics.Metrics // see ops.go
+	// unsubscribeURL makes a subscriber's link for reminders (web.go).
+	unsubscribeURL func(*schedule.Schedule, store.Subscriber) string
+	mu             sync.Mutex // one reload at a time
 	// onLoad runs after every good load, in order, with the new
 	// schedule and feeds: the reminders re-plan, the page refreshes.
 	onLoad []func(context.Context, *schedule.Schedule, *feed.Set) error
@@ -96,9 +115,10 @@ type daemon struct {
 
 // reload reads events.toml and swaps in the new feeds. On error the last
 // good schedule stays in use.
-func (d *daemon) reload(ctx context.Context) error {
+func (d *daemon) reload(ctx context.Context) (err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	defer func() { d.reloaded(err) }()
 	s, err := schedule.Load(d.config)
 	if err != nil {
 		return err

@@ -1,0 +1,159 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/convene/convene/store"
+)
+
+// BenchmarkEditToServed measures, on a running `convene serve`, the time
+// from an edit of events.toml (a new file renamed over it, as editors
+// save) to the first response carrying the new feed. It includes the
+// watcher's 50 ms wait for the editor to finish writing.
+func BenchmarkEditToServed(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			config := writeSchedule(b, dir, n, "Edit 0")
+			d := startServe(b, config, filepath.Join(dir, "state.db"))
+			etag := head(b, d.base+"/calendar.ics")
+			var lat []float64
+			for i := 1; i <= 5; i++ {
+				data, err := os.ReadFile(config)
+				if err != nil {
+					b.Fatal(err)
+				}
+				data = []byte(replaceOnce(string(data), fmt.Sprintf("Edit %d", i-1), fmt.Sprintf("Edit %d", i)))
+				start := time.Now()
+				writeAtomic(b, config, data)
+				for {
+					if e := head(b, d.base+"/calendar.ics"); e != etag {
+						etag = e
+						break
+					}
+					if time.Since(start) > time.Minute {
+						b.Fatal("the edit was not served within a minute")
+					}
+					time.Sleep(time.Millisecond)
+				}
+				lat = append(lat, float64(time.Since(start).Microseconds())/1000)
+			}
+			sort.Float64s(lat)
+			b.ReportMetric(0, "ns/op")
+			b.ReportMetric(median(lat), "ms-median")
+			b.ReportMetric(lat[len(lat)-1], "ms-max")
+		})
+	}
+}
+
+// BenchmarkMemory reports the resident memory of `convene serve` with a
+// schedule of 10,000 sessions and 10,000 subscribers in the state file,
+// after it has served every feed path once and the full feed 200 times.
+func BenchmarkMemory(b *testing.B) {
+	const n = 10000
+	dir := b.TempDir()
+	config := writeSchedule(b, dir, n, "Memory")
+	state := filepath.Join(dir, "state.db")
+	st, err := store.Open(state)
+	if err != nil {
+		b.Fatal(err)
+	}
+	subscribers := float64(n)
+	if err := addSubscribers(b, st, n); err != nil {
+		b.Logf("no subscribers added: %v", err)
+		subscribers = 0
+	}
+	st.Close()
+	d := startServe(b, config, state)
+	for i := range n {
+		get200(b, d.base+fmt.Sprintf("/sessions/s%05d.ics", i))
+	}
+	for range 200 {
+		get200(b, d.base+"/calendar.ics")
+	}
+	rss, peak := d.rss(b)
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(subscribers, "subscribers")
+	b.ReportMetric(float64(rss)/(1<<20), "MB-RSS")
+	b.ReportMetric(float64(peak)/(1<<20), "MB-peak-RSS")
+}
+
+// BenchmarkLoad runs 500 concurrent wrk clients for 30 seconds (set
+// CONVENE_BENCH_LOAD_SECONDS to change) against `convene serve` with the
+// sample events.toml, fetching /calendar.ics in full and with
+// If-None-Match, and reports throughput, p99 latency and errors.
+func BenchmarkLoad(b *testing.B) {
+	wrk := needWrk(b)
+	secs := 30
+	if s := os.Getenv("CONVENE_BENCH_LOAD_SECONDS"); s != "" {
+		secs, _ = strconv.Atoi(s)
+	}
+	dir := b.TempDir()
+	config := filepath.Join(dir, "events.toml")
+	data, err := os.ReadFile(filepath.Join("..", "events.toml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(config, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	d := startServe(b, config, filepath.Join(dir, "state.db"))
+	etag := head(b, d.base+"/calendar.ics")
+	for _, c := range []struct {
+		name    string
+		headers []string
+	}{{"full", nil}, {"if-none-match", []string{"If-None-Match: " + etag}}} {
+		b.Run(c.name, func(b *testing.B) {
+			r := runWrk(b, wrk, d.base+"/calendar.ics", 500, time.Duration(secs)*time.Second, c.headers...)
+			b.Logf("wrk:\n%s", r.Out)
+			b.ReportMetric(0, "ns/op")
+			b.ReportMetric(500, "clients")
+			b.ReportMetric(r.RPS, "req/s")
+			b.ReportMetric(float64(r.Requests), "requests")
+			b.ReportMetric(float64(r.Errors), "errors")
+			b.ReportMetric(float64(r.P99.Microseconds())/1000, "ms-p99")
+		})
+	}
+}
+
+// head returns the ETag of url.
+func head(tb testing.TB, url string) string {
+	tb.Helper()
+	resp, err := http.Head(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		tb.Fatalf("HEAD %s: %d", url, resp.StatusCode)
+	}
+	return resp.Header.Get("Etag")
+}
+
+func get200(tb testing.TB, url string) {
+	tb.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		tb.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		tb.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+}
+
+func replaceOnce(s, old, new string) string {
+	return strings.Replace(s, old, new, 1)
+}

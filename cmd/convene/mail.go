@@ -1,0 +1,313 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/convene/convene/feed"
+	"github.com/convene/convene/mailer"
+	"github.com/convene/convene/schedule"
+	"github.com/convene/convene/store"
+)
+
+// mailConfig is the mail settings of serve and send-test.
+type mailConfig struct {
+	smtp, passwordFile string
+	outbox             string
+	dkimKey, dkimSel   string
+	grace              time.Duration
+	rate               float64
+}
+
+// addMailFlags adds the mail flags to fs.
+func addMailFlags(fs *flag.FlagSet) *mailConfig {
+	c := &mailConfig{}
+	fs.StringVar(&c.smtp, "smtp", "", "SMTP server URL: smtp://user@host:587 (STARTTLS required), smtps://host:465, smtp://host:1025?tls=none; empty writes .eml files to --outbox. The password may be in the URL, in CONVENE_SMTP_PASSWORD or in --smtp-password-file")
+	fs.StringVar(&c.passwordFile, "smtp-password-file", "", "file holding the SMTP password")
+	fs.StringVar(&c.outbox, "outbox", "outbox", "directory for .eml files when no --smtp is set")
+	fs.StringVar(&c.dkimKey, "dkim-key", "", "PEM private key (RSA or Ed25519) to DKIM-sign mail for the domain of reminders.from")
+	fs.StringVar(&c.dkimSel, "dkim-selector", "convene", "DKIM selector")
+	fs.DurationVar(&c.grace, "reminder-grace", 2*time.Hour, "after downtime, send a reminder at most this late (and never after its meeting started)")
+	fs.Float64Var(&c.rate, "send-rate", 0, "at most this many emails per second (0: no limit)")
+	return c
+}
+
+// transport returns the configured transport and a description for logs.
+func (c *mailConfig) transport() (mailer.Transport, slog.Attr, error) {
+	if c.smtp == "" {
+		return mailer.Dir{Path: c.outbox}, slog.String("outbox", c.outbox), nil
+	}
+	pw := mailer.Secret(os.Getenv("CONVENE_SMTP_PASSWORD"))
+	if c.passwordFile != "" {
+		b, err := os.ReadFile(c.passwordFile)
+		if err != nil {
+			return nil, slog.Attr{}, usageError{fmt.Errorf("--smtp-password-file: %w", err)}
+		}
+		pw = mailer.Secret(strings.TrimRight(string(b), "\r\n"))
+	}
+	cfg, err := mailer.ParseSMTP(c.smtp, pw)
+	if err != nil {
+		return nil, slog.Attr{}, usageError{fmt.Errorf("--smtp: %w", err)}
+	}
+	t, err := mailer.NewSMTP(cfg)
+	if err != nil {
+		return nil, slog.Attr{}, err
+	}
+	return t, slog.Any("smtp", cfg), nil
+}
+
+func (c *mailConfig) dkim() (crypto.Signer, error) {
+	if c.dkimKey == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(c.dkimKey)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--dkim-key: %w", err)}
+	}
+	k, err := gomail.PrivKeyFromPEM(b)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--dkim-key %s: %w", c.dkimKey, err)}
+	}
+	return k, nil
+}
+
+// recipients returns everyone who gets reminders for s: the static
+// [reminders].recipients, in the calendar's zone and without an
+// unsubscribe link, and the confirmed sign-ups (web.go), each in their
+// zone with their series and unsubscribe link.
+func recipients(ctx context.Context, s *schedule.Schedule, st *store.Store, unsubscribeURL func(*schedule.Schedule, store.Subscriber) string) ([]mailer.Recipient, error) {
+	out := mailer.StaticRecipients(s)
+	subs, err := subscriberRecipients(ctx, s, st, unsubscribeURL)
+	if err != nil {
+		return nil, err
+	}
+	static := map[string]bool{}
+	for _, r := range out {
+		static[strings.ToLower(r.Address)] = true
+	}
+	for _, r := range subs {
+		if !static[strings.ToLower(r.Address)] {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// startMail builds the reminder worker of d, makes every reload re-plan
+// the outbox, and returns the function that runs the worker until its
+// context ends.
+func startMail(d *daemon, c *mailConfig) (*mailer.Worker, func(context.Context), error) {
+	t, where, err := c.transport()
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := c.dkim()
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := mailer.Options{
+		Store: d.store, Transport: t, Log: d.log.With("component", "mailer"),
+		Recipients: func(ctx context.Context, s *schedule.Schedule) ([]mailer.Recipient, error) {
+			return recipients(ctx, s, d.store, d.unsubscribeURL)
+		},
+		Grace: c.grace, Rate: c.rate, DKIMKey: key, DKIMSelector: c.dkimSel,
+	}
+	if d.metrics != nil {
+		opts.OnSMTPError = d.metrics.SMTPError
+	}
+	w, err := mailer.New(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	d.onLoad = append(d.onLoad, w.Load)
+	run := func(ctx context.Context) {
+		d.log.Info("sending reminders", where)
+		if err := w.Run(ctx); err != nil {
+			d.log.Error("reminder worker stopped", "err", err)
+		}
+	}
+	return w, run, nil
+}
+
+// preview prints one reminder of a session as it would be sent.
+func preview(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("preview", stderr)
+	config := fs.String("config", "events.toml", "the schedule file")
+	state := fs.String("state", "", "the state file, for the feed's SEQUENCE (default: none, SEQUENCE 0)")
+	session := fs.String("session", "", "the session id, or series id (its next occurrence), or occurrence key (series/20230730T200000)")
+	tz := fs.String("tz", "", "the recipient's time zone (default: the calendar's)")
+	to := fs.String("to", "", "the recipient (default: the first of reminders.recipients)")
+	offset := fs.Duration("before", 0, "which reminder (default: the first offset of the meeting)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *session == "" {
+		return usageError{errors.New("--session is required")}
+	}
+	s, err := schedule.Load(*config)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	o, ok := findOccurrence(s, *session, now)
+	if !ok {
+		return usageError{fmt.Errorf("--session: no session, series or occurrence %q in %s", *session, *config)}
+	}
+	r := mailer.Recipient{Address: *to, Zone: s.Calendar.Zone}
+	if r.Address == "" {
+		r.Address = "member@example.org"
+		if len(s.Reminders.Recipients) > 0 {
+			r.Address = s.Reminders.Recipients[0]
+		}
+	}
+	if *tz != "" {
+		if r.Zone, err = time.LoadLocation(*tz); err != nil {
+			return usageError{fmt.Errorf("--tz: %w", err)}
+		}
+	}
+	off := *offset
+	if off == 0 {
+		if offs := s.Offsets(o.Details); len(offs) > 0 {
+			off = offs[0]
+		}
+	}
+	var st feed.State = nullState{}
+	if *state != "" {
+		db, err := store.Open(*state)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		st = db
+	}
+	set, err := feed.Render(context.Background(), s, st, now)
+	if err != nil {
+		return err
+	}
+	comp := &mailer.Composer{Schedule: s, Feeds: set}
+	at := o.Start.Add(-off)
+	m, err := comp.Reminder(mailer.Reminder{Occurrence: o, Offset: off, Recipient: r, Due: at}, at)
+	if err != nil {
+		return err
+	}
+	_, err = m.WriteTo(stdout)
+	return err
+}
+
+// findOccurrence finds a session by id, a series' next occurrence by the
+// series id, or an occurrence by its key.
+func findOccurrence(s *schedule.Schedule, id string, now time.Time) (schedule.Occurrence, bool) {
+	for i := range s.Sessions {
+		if s.Sessions[i].ID == id {
+			return s.Single(&s.Sessions[i]), true
+		}
+	}
+	var first *schedule.Occurrence
+	for _, o := range s.Expand(time.Time{}, now.AddDate(5, 0, 0)) {
+		if o.Key() == id {
+			return o, true
+		}
+		if o.Series && o.ID == id {
+			if !o.Start.Before(now) {
+				return o, true
+			}
+			if first == nil {
+				first = &o
+			}
+		}
+	}
+	if first != nil {
+		return *first, true
+	}
+	return schedule.Occurrence{}, false
+}
+
+// nullState versions everything at sequence 0, for previews without a
+// state file.
+type nullState struct{}
+
+func (nullState) Stamp(_ context.Context, now time.Time, prints map[string]string) (map[string]store.Version, error) {
+	out := make(map[string]store.Version, len(prints))
+	for k := range prints {
+		out[k] = store.Version{Created: now.UTC().Truncate(time.Second), Modified: now.UTC().Truncate(time.Second)}
+	}
+	return out, nil
+}
+
+// sendTest sends one test message through the configured server.
+func sendTest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("send-test", stderr)
+	config := fs.String("config", "events.toml", "the schedule file (for reminders.from)")
+	to := fs.String("to", "", "the address to send to")
+	c := addMailFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *to == "" {
+		return usageError{errors.New("--to is required")}
+	}
+	s, err := schedule.Load(*config)
+	if err != nil {
+		return err
+	}
+	t, where, err := c.transport()
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	key, err := c.dkim()
+	if err != nil {
+		return err
+	}
+	comp := &mailer.Composer{Schedule: s}
+	if key != nil {
+		from, err := mailer.SenderDomain(s)
+		if err != nil {
+			return err
+		}
+		comp.DKIM = gomail.NewDKIMSigner(from, c.dkimSel, key)
+	}
+	m, err := comp.Test(*to, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := t.Send(ctx, m); err != nil {
+		return fmt.Errorf("send-test to %s: %w", *to, err)
+	}
+	fmt.Fprintf(stdout, "sent a test message to %s (%s)\n", *to, where.Value)
+	return nil
+}
+
+// nextReminders lists the reminders the static recipients will get next,
+// for check.
+func nextReminders(w io.Writer, s *schedule.Schedule, now time.Time, count int) {
+	rcpts := mailer.StaticRecipients(s)
+	if len(rcpts) == 0 {
+		fmt.Fprintf(w, "\nNo reminders: reminders.recipients is empty (sign-ups may add some).\n")
+		return
+	}
+	occs := s.Expand(now, now.AddDate(1, 0, 0))
+	rs := mailer.Plan(occs, rcpts[:1], s.Offsets, mailer.Window{Now: now, Horizon: 366 * 24 * time.Hour})
+	if len(rs) > count {
+		rs = rs[:count]
+	}
+	fmt.Fprintf(w, "\nNext reminders (each to %d recipients, and to sign-ups):\n", len(rcpts))
+	if len(rs) == 0 {
+		fmt.Fprintln(w, "  none")
+		return
+	}
+	cal := s.Calendar.Zone
+	for _, r := range rs {
+		fmt.Fprintf(w, "  %s  %-6s before  %s\n", r.Due.In(cal).Format("Mon 2006-01-02 15:04 MST"), r.Offset, r.Occurrence.Key())
+	}
+}

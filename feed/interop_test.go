@@ -1,0 +1,565 @@
+package feed
+
+// Real parsers as the judge: every schedule in testdata/corpus (and the
+// sample events.toml) is rendered, and ical.js, libical and python
+// icalendar with recurring-ical-events each expand the feed. Every
+// occurrence they find must be one that schedule.Expand computed, with
+// the same UTC start and end, the same STATUS and the same text.
+//
+// The parsers live in testdata/parsers. A parser that is missing skips its
+// part with a message, unless CONVENE_REQUIRE_INTEROP=1 (as in .ci/run).
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	ics "github.com/arran4/golang-ical"
+
+	"github.com/convene/convene/schedule"
+	"github.com/convene/convene/store"
+)
+
+const interopEnv = "CONVENE_REQUIRE_INTEROP"
+
+// interopMissing skips t because an outside program is missing, or fails
+// it when the environment requires the interop tests.
+func interopMissing(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv(interopEnv) == "1" {
+		t.Fatalf("%s, and %s=1 requires it", msg, interopEnv)
+	}
+	t.Skipf("skipped: %s (set %s=1 to fail instead)", msg, interopEnv)
+}
+
+// interopOcc is one occurrence as a parser prints it: instants in UTC.
+type interopOcc struct {
+	UID         string `json:"uid"`
+	RID         string `json:"rid"`
+	Start       string `json:"start"`
+	End         string `json:"end"`
+	Status      string `json:"status"`
+	Summary     string `json:"summary"`
+	Description string `json:"description"`
+	Location    string `json:"location"`
+}
+
+// interopParser runs one outside parser.
+type interopParser struct {
+	name string
+	// setup finds or builds the program; it skips or fails t if it
+	// cannot, and returns the command that runs it.
+	setup func(t *testing.T) []string
+	// expand returns the arguments that make the program print every
+	// occurrence of file overlapping [from, to).
+	expand func(file string, from, to time.Time) []string
+	// zones is false for a parser without an offset mode.
+	zones bool
+}
+
+var interopParsers = []interopParser{
+	{
+		name:  "ical.js",
+		setup: icaljsCommand,
+		expand: func(file string, _, to time.Time) []string {
+			return []string{"expand", file, fmt.Sprint(interopUntil(to))}
+		},
+		zones: true,
+	},
+	{
+		name:  "libical",
+		setup: libicalCommand,
+		expand: func(file string, _, to time.Time) []string {
+			return []string{"expand", file, fmt.Sprint(interopUntil(to))}
+		},
+		zones: true,
+	},
+	{
+		name:  "python icalendar",
+		setup: pythonCommand,
+		expand: func(file string, from, to time.Time) []string {
+			return []string{file, fmt.Sprint(from.Unix()), fmt.Sprint(to.Unix())}
+		},
+	},
+}
+
+// interopUntil is where parsers that expand from DTSTART stop: past the
+// window, so that occurrences moved into it from later are seen too.
+func interopUntil(to time.Time) int64 { return to.AddDate(1, 0, 0).Unix() }
+
+func parsersDir(t *testing.T) string {
+	dir, err := filepath.Abs(filepath.Join("testdata", "parsers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func icaljsCommand(t *testing.T) []string {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		interopMissing(t, "ical.js: node is not installed")
+	}
+	dir := parsersDir(t)
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "ical.js", "package.json")); err != nil {
+		interopMissing(t, "ical.js: not installed (run npm ci --prefix feed/testdata/parsers)")
+	}
+	return []string{node, filepath.Join(dir, "icaljs.mjs")}
+}
+
+var libicalBuild struct {
+	sync.Mutex
+	bin string
+}
+
+// libicalCommand compiles testdata/parsers/libical.c once per test binary.
+func libicalCommand(t *testing.T) []string {
+	libicalBuild.Lock()
+	defer libicalBuild.Unlock()
+	if libicalBuild.bin != "" {
+		return []string{libicalBuild.bin}
+	}
+	for _, tool := range []string{"gcc", "pkg-config"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			interopMissing(t, "libical: %s is not installed", tool)
+		}
+	}
+	flags, err := exec.Command("pkg-config", "--cflags", "--libs", "libical").Output()
+	if err != nil {
+		interopMissing(t, "libical: pkg-config finds no libical (apt-get install libical-dev)")
+	}
+	dir, err := os.MkdirTemp("", "convene-libical-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "libical")
+	args := append([]string{"-O2", "-Wall", "-o", bin, filepath.Join(parsersDir(t), "libical.c")}, strings.Fields(string(flags))...)
+	if out, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+		t.Fatalf("compile libical.c: %v\n%s", err, out)
+	}
+	libicalBuild.bin = bin
+	return []string{bin}
+}
+
+func pythonCommand(t *testing.T) []string {
+	const python = "/usr/bin/python3"
+	if out, err := exec.Command(python, "-c", "import icalendar, recurring_ical_events").CombinedOutput(); err != nil {
+		interopMissing(t, "python: %s cannot import icalendar and recurring_ical_events (apt-get install python3-icalendar python3-recurring-ical-events): %v %s",
+			python, err, bytes.TrimSpace(out))
+	}
+	return []string{python, filepath.Join(parsersDir(t), "pyical.py")}
+}
+
+// run runs a parser and returns its standard output.
+func interopRun(t *testing.T, name string, cmd []string, args ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	c := exec.CommandContext(ctx, cmd[0], append(cmd[1:], args...)...)
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	out, err := c.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.Bytes())
+	}
+	return out
+}
+
+// corpusCase is one rendered schedule and what schedule.Expand says of it.
+type corpusCase struct {
+	name     string // file name, for messages
+	ics      string // the rendered /calendar.ics
+	from, to time.Time
+	want     []schedule.Occurrence
+	text     map[string]string // occurrence key -> DESCRIPTION written
+}
+
+// interopWindow returns the window a schedule is checked in: from a day
+// before its first start, ten years on, and not past 2037.
+func interopWindow(s *schedule.Schedule) (time.Time, time.Time) {
+	var first time.Time
+	see := func(o schedule.Occurrence) {
+		if first.IsZero() || o.Start.Before(first) {
+			first = o.Start
+		}
+	}
+	for i := range s.Sessions {
+		see(s.Single(&s.Sessions[i]))
+	}
+	for i := range s.Series {
+		see(s.Master(&s.Series[i]))
+		for _, o := range s.Changed(&s.Series[i]) {
+			see(o)
+		}
+	}
+	from := first.UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
+	to := from.AddDate(10, 0, 0)
+	if end := time.Date(2037, 1, 1, 0, 0, 0, 0, time.UTC); to.After(end) {
+		to = end
+	}
+	return from, to
+}
+
+func loadCorpus(t *testing.T) []corpusCase {
+	files, err := filepath.Glob(filepath.Join("testdata", "corpus", "*.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, filepath.Join("..", "events.toml"))
+	if len(files) < 2 {
+		t.Fatal("no schedules in testdata/corpus")
+	}
+	dir := t.TempDir()
+	// A fixed clock: the feed's stamps do not matter here, but the
+	// output must not depend on when the test runs.
+	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	var cases []corpusCase
+	for i, file := range files {
+		s, err := schedule.Load(file)
+		if err != nil {
+			t.Fatalf("schedule.Load(%s): %v", file, err)
+		}
+		st, err := store.Open(filepath.Join(dir, fmt.Sprintf("state-%d.db", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, err := Render(t.Context(), s, st, now)
+		st.Close()
+		if err != nil {
+			t.Fatalf("Render(%s): %v", file, err)
+		}
+		c := corpusCase{name: file, ics: filepath.Join(dir, fmt.Sprintf("%d-%s.ics", i, strings.TrimSuffix(filepath.Base(file), ".toml"))), text: map[string]string{}}
+		if err := os.WriteFile(c.ics, set.All.Body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c.from, c.to = interopWindow(s)
+		c.want = s.Expand(c.from, c.to)
+		r := &renderer{s: s}
+		for _, o := range c.want {
+			c.text[o.Key()] = r.description(o)
+		}
+		cases = append(cases, c)
+	}
+	return cases
+}
+
+func utcString(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// occKey is what identifies an occurrence across parsers: its UID and
+// exact instants.
+func occKey(uid, start, end string) string { return uid + " " + start + "/" + end }
+
+// compareOccurrences checks what parser p printed for c against
+// schedule.Expand. It returns the keys of the occurrences p got right,
+// and reports every difference as an error.
+func compareOccurrences(t *testing.T, p string, c corpusCase, s *schedule.Schedule, got []interopOcc) map[string]bool {
+	t.Helper()
+	byKey := map[string][]interopOcc{}
+	for _, g := range got {
+		start, err1 := time.Parse(time.RFC3339, g.Start)
+		end, err2 := time.Parse(time.RFC3339, g.End)
+		if err1 != nil || err2 != nil {
+			t.Errorf("%s: %s printed a bad instant: %+v", c.name, p, g)
+			continue
+		}
+		if !end.After(c.from) || !start.Before(c.to) {
+			continue // outside the window, as Expand would leave it
+		}
+		k := occKey(g.UID, g.Start, g.End)
+		byKey[k] = append(byKey[k], g)
+	}
+	agree := map[string]bool{}
+	for _, o := range c.want {
+		uid := s.UID(o.ID)
+		k := occKey(uid, utcString(o.Start), utcString(o.End))
+		gs := byKey[k]
+		if len(gs) == 0 {
+			t.Errorf("%s: %s: %s has no occurrence %s to %s; at its original start it has: %s",
+				c.name, p, o.Key(), utcString(o.Start), utcString(o.End), nearby(got, uid, o))
+			continue
+		}
+		g := gs[0]
+		byKey[k] = gs[1:]
+		ok := true
+		check := func(field, gotv, wantv string) {
+			if gotv != wantv {
+				ok = false
+				t.Errorf("%s: %s: %s %s = %q, want %q", c.name, p, o.Key(), field, gotv, wantv)
+			}
+		}
+		check("STATUS", g.Status, strings.ToUpper(string(o.Status)))
+		check("SUMMARY", g.Summary, o.Title)
+		check("DESCRIPTION", g.Description, c.text[o.Key()])
+		check("LOCATION", g.Location, o.Location)
+		if ok {
+			agree[o.Key()] = true
+		}
+	}
+	var extra []string
+	for _, gs := range byKey {
+		for _, g := range gs {
+			extra = append(extra, fmt.Sprintf("%s (RECURRENCE-ID %s) %s to %s %q", g.UID, g.RID, g.Start, g.End, g.Summary))
+		}
+	}
+	sort.Strings(extra)
+	for _, e := range extra {
+		t.Errorf("%s: %s has an occurrence that schedule.Expand has not: %s", c.name, p, e)
+	}
+	return agree
+}
+
+// nearby describes what a parser has for o's original start, to tell a
+// wrong instant from a missing occurrence.
+func nearby(got []interopOcc, uid string, o schedule.Occurrence) string {
+	if !o.Series {
+		return "nothing (a single session)"
+	}
+	// Original is wall clock in the zone, or UTC for a series that
+	// starts with an offset date-time: either names the instance.
+	at, _ := schedule.Resolve(o.Original, o.Zone)
+	var out []string
+	for _, g := range got {
+		if g.UID == uid && (g.RID == utcString(at) || g.RID == utcString(o.Original)) {
+			out = append(out, fmt.Sprintf("RECURRENCE-ID %s %s to %s", g.RID, g.Start, g.End))
+		}
+	}
+	if len(out) == 0 {
+		return "nothing"
+	}
+	return strings.Join(out, "; ")
+}
+
+func TestInteropCorpus(t *testing.T) {
+	cases := loadCorpus(t)
+	scheds := map[string]*schedule.Schedule{}
+	total := 0
+	for _, c := range cases {
+		s, err := schedule.Load(c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scheds[c.name] = s
+		total += len(c.want)
+	}
+	// agreed counts, per file and occurrence key, the parsers that agree.
+	agreed := map[string]int{}
+	ran := 0
+	for _, p := range interopParsers {
+		t.Run(p.name, func(t *testing.T) {
+			cmd := p.setup(t)
+			ran++
+			for _, c := range cases {
+				var got []interopOcc
+				out := interopRun(t, p.name, cmd, p.expand(c.ics, c.from, c.to)...)
+				sc := bufio.NewScanner(bytes.NewReader(out))
+				sc.Buffer(make([]byte, 1<<20), 1<<20)
+				for sc.Scan() {
+					var o interopOcc
+					if err := json.Unmarshal(sc.Bytes(), &o); err != nil {
+						t.Fatalf("%s: %s printed %q: %v", c.name, p.name, sc.Text(), err)
+					}
+					got = append(got, o)
+				}
+				for k := range compareOccurrences(t, p.name, c, scheds[c.name], got) {
+					agreed[c.name+" "+k]++
+				}
+			}
+		})
+	}
+	all := 0
+	for _, n := range agreed {
+		if n == len(interopParsers) {
+			all++
+		}
+	}
+	t.Logf("corpus: %d schedules, %d occurrences; %d agree in all %d parsers (%d ran)",
+		len(cases), total, all, len(interopParsers), ran)
+	if ran == len(interopParsers) && all != total && !t.Failed() {
+		t.Errorf("only %d of %d occurrences agree in every parser", all, total)
+	}
+}
+
+// zoneQuery is one probe of a zone: the wall clock Go gives instant at,
+// how that wall clock resolves, and Go's UTC offset at the instant.
+type zoneQuery struct {
+	zone   string
+	at     time.Time
+	wall   time.Time
+	local  time.Time // schedule.Resolve(wall)
+	fit    schedule.Fit
+	offset int
+}
+
+// zoneNames reads every zone name in Go's zone database.
+func zoneNames(t *testing.T) []string {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
+	}
+	zr, err := zipOpen(filepath.Join(strings.TrimSpace(string(out)), "lib", "time", "zoneinfo.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return zr
+}
+
+// zoneProbes returns the instants at which loc is checked: for every
+// change of UTC offset from 1970 to 2037, the second before and the
+// change itself, and the instants just outside the wall-clock hour that
+// the change skips or repeats (whose wall clock is unambiguous).
+func zoneProbes(loc *time.Location, from, to time.Time) []time.Time {
+	var out []time.Time
+	for t := from; ; {
+		_, end := t.In(loc).ZoneBounds()
+		if end.IsZero() || !end.Before(to) {
+			break
+		}
+		_, before := end.Add(-time.Second).In(loc).Zone()
+		_, after := end.In(loc).Zone()
+		if before != after {
+			d := time.Duration(after-before) * time.Second
+			if d < 0 {
+				d = -d
+			}
+			out = append(out, end.Add(-time.Second), end, end.Add(-d-time.Second), end.Add(d))
+		}
+		t = end
+	}
+	if len(out) == 0 {
+		out = append(out, time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC))
+	}
+	return out
+}
+
+func TestInteropZones(t *testing.T) {
+	from := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	to := time.Date(2038, 1, 1, 0, 0, 0, 0, time.UTC)
+	names := zoneNames(t)
+	cal := newZoneCalendar()
+	var queries []zoneQuery
+	var lines strings.Builder
+	for _, name := range names {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Errorf("LoadLocation(%q): %v", name, err)
+			continue
+		}
+		cal.Components = append(cal.Components, Timezone(loc, from, to))
+		for _, at := range zoneProbes(loc, from, to) {
+			wall := schedule.Wall(at, loc)
+			local, fit := schedule.Resolve(wall, loc)
+			_, off := at.In(loc).Zone()
+			queries = append(queries, zoneQuery{name, at, wall, local, fit, off})
+			fmt.Fprintf(&lines, "%s %s %d\n", name, wall.Format(localFormat), at.Unix())
+		}
+	}
+	dir := t.TempDir()
+	icsFile := filepath.Join(dir, "zones.ics")
+	queryFile := filepath.Join(dir, "queries.txt")
+	if err := os.WriteFile(icsFile, serialize(cal), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(queryFile, []byte(lines.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d zones, %d probes", len(names), len(queries))
+
+	for _, p := range interopParsers {
+		if !p.zones {
+			continue
+		}
+		t.Run(p.name, func(t *testing.T) {
+			cmd := p.setup(t)
+			out := strings.Split(strings.TrimSpace(string(interopRun(t, p.name, cmd, "zones", icsFile, queryFile))), "\n")
+			if len(out) != len(queries) {
+				t.Fatalf("%s answered %d probes, want %d", p.name, len(out), len(queries))
+			}
+			var bad, odd, oddRFC, utcBad, secQuirk int
+			badZones := map[string]bool{}
+			for i, q := range queries {
+				f := strings.Fields(out[i])
+				if len(f) != 2 {
+					t.Fatalf("%s answered %q", p.name, out[i])
+				}
+				l2u, err1 := strconv.ParseInt(f[0], 10, 64)
+				off, err2 := strconv.Atoi(f[1])
+				if err1 != nil || err2 != nil {
+					t.Fatalf("%s answered %q", p.name, out[i])
+				}
+				got := time.Unix(l2u, 0)
+				if q.fit != schedule.Exact {
+					// The feed never writes such a wall clock with
+					// TZID (see dateTime); count what the parser does.
+					odd++
+					if got.Equal(q.local) {
+						oddRFC++
+					}
+				} else if !got.Equal(q.local) {
+					if p.name == "ical.js" && q.offset%60 != 0 && got.Sub(q.local) == time.Duration(q.offset%60)*time.Second {
+						// ical.js reads TZOFFSETTO without its
+						// seconds (timezone.js convert_tzoffset).
+						secQuirk++
+					} else {
+						bad++
+						badZones[q.zone] = true
+						if bad <= 20 {
+							t.Errorf("%s: %s local %s reads as %s, want %s (Go offset %s)", p.name, q.zone,
+								q.wall.Format("2006-01-02T15:04:05"), utcString(got), utcString(q.local), offset(q.offset))
+						}
+					}
+				}
+				if off != q.offset {
+					utcBad++
+					if p.name == "libical" {
+						badZones[q.zone] = true
+						if utcBad <= 20 {
+							t.Errorf("%s: %s offset at %s = %s, want %s", p.name, q.zone, utcString(q.at), offset(off), offset(q.offset))
+						}
+					}
+				}
+			}
+			t.Logf("%s: %d zones, %d probes: %d wall clocks read wrong in %d zones; %d of %d gap/overlap wall clocks read as RFC 5545 says; "+
+				"%d instants given a wrong offset; %d off by ical.js's seconds quirk",
+				p.name, len(names), len(queries), bad, len(badZones), oddRFC, odd, utcBad, secQuirk)
+		})
+	}
+}
+
+// zipOpen lists the zone names in Go's zoneinfo.zip.
+func zipOpen(path string) ([]string, error) {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return nil, fmt.Errorf("read zone names: %w", err)
+	}
+	defer zr.Close()
+	var names []string
+	for _, f := range zr.File {
+		if !f.FileInfo().IsDir() {
+			names = append(names, f.Name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// newZoneCalendar returns an empty VCALENDAR to hold VTIMEZONEs.
+func newZoneCalendar() *ics.Calendar {
+	cal := ics.NewCalendarFor("convene")
+	cal.CalendarProperties = cal.CalendarProperties[:0]
+	cal.SetVersion("2.0")
+	cal.SetProductId("-//convene//interop zones//EN")
+	return cal
+}

@@ -1,0 +1,356 @@
+package mailer
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	texttemplate "text/template"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/convene/convene/feed"
+	"github.com/convene/convene/schedule"
+	"github.com/convene/convene/store"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+var (
+	textTemplates = texttemplate.Must(texttemplate.New("").ParseFS(templateFS, "templates/*.txt.tmpl"))
+	htmlTemplates = htmltemplate.Must(htmltemplate.New("").Funcs(htmltemplate.FuncMap{
+		"lines": func(s string) htmltemplate.HTML {
+			ls := strings.Split(s, "\n")
+			for i := range ls {
+				ls[i] = htmltemplate.HTMLEscapeString(ls[i])
+			}
+			return htmltemplate.HTML(strings.Join(ls, "<br>\n"))
+		},
+	}).ParseFS(templateFS, "templates/*.html.tmpl"))
+)
+
+// Composer builds messages from one loaded schedule and its feeds. It is
+// safe for use by several goroutines.
+type Composer struct {
+	Schedule *schedule.Schedule
+	Feeds    *feed.Set          // the .ics attachments; nil attaches none
+	DKIM     *gomail.DKIMSigner // optional
+
+	once    sync.Once
+	from    *mail.Address
+	fromErr error
+	mu      sync.Mutex
+	ics     map[string][]byte // by occurrence key
+}
+
+// view is what the templates see.
+type view struct {
+	Kind, Subject, Calendar, Title string
+	When, PrevWhen                 []string // first line in the recipient's zone
+	In                             string   // "in 24 hours"
+	Tentative                      bool
+	Join, Location                 string
+	Reading, Facilitator           string
+	Description                    string
+	Links                          []schedule.Link
+	Feed                           string
+	Webcal                         htmltemplate.URL
+	Unsubscribe, Confirm           string
+}
+
+func (c *Composer) sender() (*mail.Address, error) {
+	c.once.Do(func() {
+		from := c.Schedule.Reminders.From
+		if from == "" {
+			c.fromErr = fmt.Errorf("reminders.from is not set in %s", c.Schedule.File)
+			return
+		}
+		c.from, c.fromErr = mail.ParseAddress(from)
+		if c.fromErr != nil {
+			c.fromErr = fmt.Errorf("reminders.from %q: %w", from, c.fromErr)
+		}
+	})
+	return c.from, c.fromErr
+}
+
+// domain is the From address' domain: Message-IDs and List-Id use it.
+func (c *Composer) domain() string {
+	if a, err := c.sender(); err == nil {
+		if _, d, ok := strings.Cut(a.Address, "@"); ok {
+			return d
+		}
+	}
+	return "convene.invalid"
+}
+
+// Row renders the message an outbox row owes, as sent at now. o is the
+// occurrence the row is about as the schedule now has it; nil for a
+// meeting that was removed.
+func (c *Composer) Row(row store.OutboxRow, o *schedule.Occurrence, now time.Time) (*gomail.Msg, error) {
+	zone, err := time.LoadLocation(row.Zone)
+	if err != nil {
+		zone = c.Schedule.Calendar.Zone
+	}
+	v := c.base(row.Kind, row.Unsubscribe)
+	v.Title = row.Title
+	starts := row.Starts
+	if o != nil && row.Kind != KindCancelled {
+		// The schedule as it is now wins over what the row recorded.
+		v.Title, starts = o.Title, o.Start
+		c.details(&v, *o)
+	}
+	v.When = c.when(starts, zone, now)
+	switch row.Kind {
+	case KindReminder:
+		if o == nil {
+			return nil, fmt.Errorf("reminder %s: the meeting no longer exists", row.Ident)
+		}
+		v.In = until(o.Start.Sub(now))
+		v.Tentative = o.Status == schedule.Tentative
+		v.Subject = fmt.Sprintf("Reminder: %s, %s", v.Title, short(starts, zone))
+	case KindMoved:
+		v.PrevWhen = c.when(row.PrevStarts, zone, now)
+		v.Subject = fmt.Sprintf("Moved: %s, now %s", v.Title, short(starts, zone))
+	case KindCancelled:
+		v.Subject = fmt.Sprintf("Cancelled: %s, %s", v.Title, short(starts, zone))
+	default:
+		return nil, fmt.Errorf("outbox row %s: unknown kind %q", row.Ident, row.Kind)
+	}
+	m, err := c.msg(row.Recipient, messageID(row.Ident, c.domain()), v, now)
+	if err != nil {
+		return nil, err
+	}
+	if row.Kind != KindCancelled && o != nil && c.Feeds != nil {
+		if err := m.AttachReader("invite.ics", bytes.NewReader(c.event(*o)),
+			gomail.WithFileContentType("text/calendar; charset=utf-8; method=PUBLISH")); err != nil {
+			return nil, fmt.Errorf("attach event: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// Reminder renders the reminder r as sent at now (for preview).
+func (c *Composer) Reminder(r Reminder, now time.Time) (*gomail.Msg, error) {
+	o := r.Occurrence
+	row := store.OutboxRow{
+		Ident: r.Ident(), Kind: KindReminder, Occurrence: o.Key(), Offset: r.Offset, Recipient: r.Recipient.Address,
+		Zone: zoneName(r.Recipient.Zone, c.Schedule.Calendar.Zone), Unsubscribe: r.Recipient.UnsubscribeURL,
+		Title: o.Title, Starts: o.Start, Due: r.Due,
+	}
+	return c.Row(row, &o, now)
+}
+
+// Confirmation renders the double opt-in email asking to to open
+// confirmURL.
+func (c *Composer) Confirmation(to, confirmURL string, now time.Time) (*gomail.Msg, error) {
+	v := c.base("confirm", "")
+	v.Confirm = confirmURL
+	v.Subject = "Confirm your reminders from " + c.Schedule.Calendar.Name
+	return c.msg(to, messageID("confirm|"+strings.ToLower(to)+"|"+confirmURL, c.domain()), v, now)
+}
+
+// Test renders a test message to to.
+func (c *Composer) Test(to string, now time.Time) (*gomail.Msg, error) {
+	v := c.base("test", "")
+	v.When = c.when(now, c.Schedule.Calendar.Zone, now)
+	v.Subject = "Test message from " + c.Schedule.Calendar.Name
+	return c.msg(to, messageID(fmt.Sprintf("test|%s|%d", to, now.UnixNano()), c.domain()), v, now)
+}
+
+func (c *Composer) base(kind, unsubscribe string) view {
+	v := view{Kind: kind, Calendar: c.Schedule.Calendar.Name, Unsubscribe: unsubscribe}
+	if base := strings.TrimSuffix(c.Schedule.Calendar.URL, "/"); base != "" {
+		if u, err := url.Parse(base + "/calendar.ics"); err == nil && u.Host != "" {
+			v.Feed = u.String()
+			u.Scheme = "webcal"
+			v.Webcal = htmltemplate.URL(u.String())
+		}
+	}
+	return v
+}
+
+func (c *Composer) details(v *view, o schedule.Occurrence) {
+	if isWebURL(o.Location) {
+		v.Join = o.Location
+	} else {
+		v.Location = o.Location
+	}
+	v.Reading, v.Facilitator, v.Description, v.Links = o.Reading, o.Facilitator, o.Description, o.Links
+}
+
+func (c *Composer) event(o schedule.Occurrence) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b, ok := c.ics[o.Key()]; ok {
+		return b
+	}
+	if c.ics == nil {
+		c.ics = map[string][]byte{}
+	}
+	b := c.Feeds.Event(o)
+	c.ics[o.Key()] = b
+	return b
+}
+
+// msg assembles the message: headers, text and HTML bodies.
+func (c *Composer) msg(to, id string, v view, now time.Time) (*gomail.Msg, error) {
+	from, err := c.sender()
+	if err != nil {
+		return nil, err
+	}
+	text, html, err := render(v)
+	if err != nil {
+		return nil, err
+	}
+	m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	m.FromMailAddress(from)
+	if err := m.To(to); err != nil {
+		return nil, fmt.Errorf("recipient %q: %w", to, err)
+	}
+	m.Subject(v.Subject)
+	m.SetMessageIDWithValue(id)
+	m.SetDateWithValue(now)
+	m.SetUserAgent("convene")
+	m.SetGenHeaderPreformatted("List-Id", listID(c.Schedule.Calendar.Name, c.domain()))
+	m.SetGenHeaderPreformatted("Auto-Submitted", "auto-generated")
+	if v.Unsubscribe != "" {
+		m.SetGenHeaderPreformatted(gomail.HeaderListUnsubscribe, "<"+v.Unsubscribe+">")
+		m.SetGenHeaderPreformatted(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
+	}
+	m.SetBodyString(gomail.TypeTextPlain, text)
+	m.AddAlternativeString(gomail.TypeTextHTML, html)
+	if c.DKIM != nil {
+		m.SetDKIM(c.DKIM)
+	}
+	return m, nil
+}
+
+// render executes the text and HTML templates of v.Kind.
+func render(v view) (text, html string, err error) {
+	var tb, hb strings.Builder
+	if err := textTemplates.ExecuteTemplate(&tb, v.Kind, v); err != nil {
+		return "", "", fmt.Errorf("text template %s: %w", v.Kind, err)
+	}
+	if err := htmlTemplates.ExecuteTemplate(&hb, v.Kind, v); err != nil {
+		return "", "", fmt.Errorf("html template %s: %w", v.Kind, err)
+	}
+	return tb.String(), hb.String(), nil
+}
+
+var notAtom = regexp.MustCompile(`[^a-z0-9]+`)
+
+// listID is the List-Id (RFC 2919): the calendar's name as phrase, and a
+// dot-atom made of the name and the sender's domain.
+func listID(name, domain string) string {
+	slug := strings.Trim(notAtom.ReplaceAllString(strings.ToLower(name), "-"), "-")
+	if slug == "" {
+		slug = "reminders"
+	}
+	return fmt.Sprintf("%q <%s.%s>", name, slug, domain)
+}
+
+// when returns t in zone, then in the calendar's zone and in UTC where
+// those differ, each with its weekday and "(next day)" or "(previous
+// day)" where its date differs from the first: "Sunday 16 July, 8:00 PM
+// EDT (New York)", "Monday 17 July, 00:00 UTC (next day)".
+func (c *Composer) when(t time.Time, zone *time.Location, now time.Time) []string {
+	if zone == nil {
+		zone = c.Schedule.Calendar.Zone
+	}
+	first := t.In(zone)
+	out := []string{stamp(first, zone, now)}
+	seen := map[string]bool{zone.String(): true}
+	for _, z := range []*time.Location{c.Schedule.Calendar.Zone, time.UTC} {
+		if z == nil || seen[z.String()] {
+			continue
+		}
+		seen[z.String()] = true
+		lt := t.In(z)
+		s := stamp(lt, z, now)
+		switch days(first, lt) {
+		case 1:
+			s += " (next day)"
+		case -1:
+			s += " (previous day)"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// stamp formats t (already in z); the year shows when it is not now's.
+func stamp(t time.Time, z *time.Location, now time.Time) string {
+	date := "Monday 2 January"
+	if t.Year() != now.In(z).Year() {
+		date += " 2006"
+	}
+	if z == time.UTC || z.String() == "UTC" {
+		return t.Format(date + ", 15:04 UTC")
+	}
+	return t.Format(date+", 3:04 PM MST") + " (" + city(z) + ")"
+}
+
+// short is the time for a subject line.
+func short(t time.Time, z *time.Location) string {
+	t = t.In(z)
+	if z.String() == "UTC" {
+		return t.Format("Mon 2 Jan, 15:04 UTC")
+	}
+	return t.Format("Mon 2 Jan, 3:04 PM MST")
+}
+
+func city(z *time.Location) string {
+	name := z.String()
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	return strings.ReplaceAll(name, "_", " ")
+}
+
+// days is the number of calendar days from a's date to b's date.
+func days(a, b time.Time) int {
+	da := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
+	db := time.Date(b.Year(), b.Month(), b.Day(), 0, 0, 0, 0, time.UTC)
+	return int(db.Sub(da).Hours() / 24)
+}
+
+// until says how far away a start is: "in 24 hours", "in 2 days".
+func until(d time.Duration) string {
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "in 1 " + unit
+		}
+		return fmt.Sprintf("in %d %ss", n, unit)
+	}
+	switch {
+	case d < 0:
+		return "now"
+	case d < 59*time.Minute+30*time.Second:
+		return plural(max(1, int((d+30*time.Second)/time.Minute)), "minute")
+	case d <= 36*time.Hour:
+		return plural(int((d+30*time.Minute)/time.Hour), "hour")
+	}
+	return plural(int((d+12*time.Hour)/(24*time.Hour)), "day")
+}
+
+func isWebURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}
+
+// SenderDomain returns the domain of s's [reminders].from: DKIM signs
+// for it, and Message-IDs and the List-Id use it.
+func SenderDomain(s *schedule.Schedule) (string, error) {
+	c := &Composer{Schedule: s}
+	if _, err := c.sender(); err != nil {
+		return "", err
+	}
+	return c.domain(), nil
+}

@@ -1,0 +1,338 @@
+package mailer
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/textproto"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
+)
+
+// Transport delivers one message at a time. Implementations are safe for
+// use by several goroutines.
+type Transport interface {
+	// Send delivers m and returns nil once the server accepted it, or a
+	// *SendError.
+	Send(ctx context.Context, m *gomail.Msg) error
+	// Close releases any connection; a later Send opens a new one.
+	Close() error
+}
+
+// SendError is why a message was not delivered.
+type SendError struct {
+	Code int // SMTP reply code; 0 when the connection failed or dropped
+	// Pause is set for failures that are not about the message, such
+	// as rejected credentials or a server without STARTTLS: sending
+	// pauses instead of burning through the outbox.
+	Pause bool
+	Err   error
+}
+
+func (e *SendError) Error() string { return e.Err.Error() }
+func (e *SendError) Unwrap() error { return e.Err }
+
+// Temporary reports whether trying again later may succeed: 4xx replies
+// and failed or dropped connections (code 0).
+func (e *SendError) Temporary() bool { return e.Code < 500 }
+
+// Secret is a string that never shows in logs or formatted output.
+type Secret string
+
+// LogValue implements slog.LogValuer.
+func (Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+
+// String implements fmt.Stringer.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString implements fmt.GoStringer, for %#v.
+func (s Secret) GoString() string { return `"` + s.String() + `"` }
+
+// TLS modes of an SMTP connection.
+const (
+	TLSStartTLS = "starttls" // STARTTLS, required (smtp://, the default)
+	TLSImplicit = "implicit" // TLS from the first byte (smtps://)
+	TLSNone     = "none"     // plain text (?tls=none), for a local server
+)
+
+// SMTPConfig is where and how to send mail.
+type SMTPConfig struct {
+	Host     string
+	Port     int
+	TLS      string
+	User     string
+	Password Secret
+	// Insecure skips the server certificate check (?tls-verify=false).
+	Insecure bool
+	Timeout  time.Duration
+}
+
+// LogValue implements slog.LogValuer: the address and mode, never the
+// password.
+func (c SMTPConfig) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("host", c.Host), slog.Int("port", c.Port), slog.String("tls", c.TLS),
+		slog.String("user", c.User), slog.Bool("password", c.Password != ""))
+}
+
+// String is the URL without its password.
+func (c SMTPConfig) String() string {
+	u := url.URL{Scheme: "smtp", Host: c.Host + ":" + strconv.Itoa(c.Port)}
+	if c.TLS == TLSImplicit {
+		u.Scheme = "smtps"
+	}
+	if c.User != "" {
+		u.User = url.User(c.User)
+	}
+	if c.TLS == TLSNone {
+		u.RawQuery = "tls=none"
+	}
+	return u.String()
+}
+
+// ParseSMTP reads an SMTP URL: smtp://user:pass@host:587 (STARTTLS
+// required), smtps://host:465 (implicit TLS), smtp://host:1025?tls=none
+// (plain). password, if not empty, is used when the URL has none.
+func ParseSMTP(raw string, password Secret) (SMTPConfig, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return SMTPConfig{}, fmt.Errorf("smtp URL: %w", redact(err, raw))
+	}
+	c := SMTPConfig{Host: u.Hostname(), Timeout: 30 * time.Second}
+	switch u.Scheme {
+	case "smtp":
+		c.TLS, c.Port = TLSStartTLS, 587
+	case "smtps":
+		c.TLS, c.Port = TLSImplicit, 465
+	default:
+		return SMTPConfig{}, fmt.Errorf("smtp URL: scheme %q is not smtp or smtps", u.Scheme)
+	}
+	if c.Host == "" {
+		return SMTPConfig{}, errors.New("smtp URL: no host")
+	}
+	if p := u.Port(); p != "" {
+		if c.Port, err = strconv.Atoi(p); err != nil || c.Port < 1 || c.Port > 65535 {
+			return SMTPConfig{}, fmt.Errorf("smtp URL: bad port %q", p)
+		}
+	}
+	if u.User != nil {
+		c.User = u.User.Username()
+		if p, ok := u.User.Password(); ok {
+			c.Password = Secret(p)
+		}
+	}
+	if c.Password == "" {
+		c.Password = password
+	}
+	q := u.Query()
+	for k := range q {
+		switch k {
+		case "tls":
+			switch v := q.Get(k); v {
+			case "none":
+				if u.Scheme == "smtps" {
+					return SMTPConfig{}, errors.New("smtp URL: tls=none with smtps://")
+				}
+				c.TLS = TLSNone
+			case "starttls", "":
+			default:
+				return SMTPConfig{}, fmt.Errorf("smtp URL: tls=%q is not none or starttls", v)
+			}
+		case "tls-verify":
+			c.Insecure = q.Get(k) == "false"
+		case "timeout":
+			if c.Timeout, err = time.ParseDuration(q.Get(k)); err != nil || c.Timeout <= 0 {
+				return SMTPConfig{}, fmt.Errorf("smtp URL: timeout=%q is not a positive duration", q.Get(k))
+			}
+		default:
+			return SMTPConfig{}, fmt.Errorf("smtp URL: unknown parameter %q", k)
+		}
+	}
+	return c, nil
+}
+
+// redact removes the password of raw from err's text.
+func redact(err error, raw string) error {
+	if i := strings.Index(raw, "://"); i >= 0 {
+		if at := strings.LastIndexByte(raw, '@'); at > i {
+			if c := strings.IndexByte(raw[i+3:at], ':'); c >= 0 {
+				return errors.New(strings.ReplaceAll(err.Error(), raw[i+3+c+1:at], "[redacted]"))
+			}
+		}
+	}
+	return err
+}
+
+// SMTP sends through one SMTP server over one connection, opened on the
+// first Send and reused until an error or Close.
+type SMTP struct {
+	cfg    SMTPConfig
+	client *gomail.Client
+
+	mu       sync.Mutex
+	conn     *smtp.Client
+	lastUsed time.Time
+}
+
+var _ Transport = (*SMTP)(nil)
+
+// NewSMTP returns a transport for cfg. It does no I/O.
+func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
+	opts := []gomail.Option{
+		gomail.WithPort(cfg.Port), gomail.WithTimeout(cfg.Timeout),
+		gomail.WithTLSConfig(&tls.Config{ServerName: cfg.Host, InsecureSkipVerify: cfg.Insecure, MinVersion: tls.VersionTLS12}),
+		// One transaction per message on a reused connection: the
+		// NOOP before and RSET after each message would triple the
+		// round trips. A stale connection is caught before use (see
+		// Send) and every failed transaction drops the connection.
+		gomail.WithoutNoop(), gomail.WithoutRset(),
+	}
+	switch cfg.TLS {
+	case TLSImplicit:
+		opts = append(opts, gomail.WithSSL())
+	case TLSNone:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	default:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	}
+	if cfg.User != "" {
+		auth := gomail.SMTPAuthAutoDiscover
+		if cfg.TLS == TLSNone {
+			auth = gomail.SMTPAuthPlainNoEnc // asked for: a local server
+		}
+		opts = append(opts, gomail.WithSMTPAuth(auth),
+			gomail.WithUsername(cfg.User), gomail.WithPassword(string(cfg.Password)))
+	}
+	c, err := gomail.NewClient(cfg.Host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("smtp client for %s: %w", cfg, err)
+	}
+	return &SMTP{cfg: cfg, client: c}, nil
+}
+
+// staleAfter is how long a connection may idle before it is checked
+// with NOOP; servers may drop idle connections after a few minutes.
+const staleAfter = 10 * time.Second
+
+// Send implements Transport.
+func (t *SMTP) Send(ctx context.Context, m *gomail.Msg) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.conn != nil && time.Since(t.lastUsed) > staleAfter {
+		if err := t.conn.Noop(); err != nil {
+			t.drop()
+		}
+	}
+	if t.conn == nil {
+		conn, err := t.client.DialToSMTPClientWithContext(ctx)
+		if err != nil {
+			return dialError(err)
+		}
+		t.conn = conn
+	}
+	err := t.client.SendWithSMTPClient(t.conn, m)
+	t.lastUsed = time.Now()
+	if err == nil || m.IsDelivered() {
+		// IsDelivered: the 250 came, whatever failed after it.
+		return nil
+	}
+	t.drop()
+	code := 0
+	var se *gomail.SendError
+	if errors.As(err, &se) {
+		code = se.ErrorCode()
+	}
+	if code < 400 || code > 599 {
+		code = 0
+	}
+	return &SendError{Code: code, Err: err}
+}
+
+func dialError(err error) *SendError {
+	var te *textproto.Error
+	switch {
+	case errors.As(err, &te) && te.Code >= 500:
+		// Rejected credentials or the greeting refused: no message
+		// will pass until someone fixes the configuration.
+		return &SendError{Code: te.Code, Pause: true, Err: err}
+	case errors.As(err, &te):
+		return &SendError{Code: te.Code, Err: err}
+	case strings.Contains(err.Error(), "STARTTLS"), strings.Contains(err.Error(), "SMTP AUTH"),
+		errors.As(err, new(*tls.CertificateVerificationError)):
+		return &SendError{Code: 0, Pause: true, Err: err}
+	}
+	return &SendError{Code: 0, Err: err}
+}
+
+// drop abandons the connection: after a failed transaction its state is
+// unknown, and a fresh one is cheaper than reasoning about it.
+func (t *SMTP) drop() {
+	if t.conn != nil {
+		_ = t.conn.Close()
+		t.conn = nil
+	}
+}
+
+// Close implements Transport, with QUIT.
+func (t *SMTP) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.conn == nil {
+		return nil
+	}
+	err := t.client.CloseWithSMTPClient(t.conn)
+	t.drop()
+	return err
+}
+
+// Dir writes each message as an .eml file into a directory, so that a
+// fresh install shows exactly what it would send.
+type Dir struct {
+	Path string
+}
+
+var _ Transport = Dir{}
+
+// Send implements Transport. The file is named after the time and the
+// Message-ID, and written whole or not at all.
+func (d Dir) Send(ctx context.Context, m *gomail.Msg) error {
+	if err := os.MkdirAll(d.Path, 0o755); err != nil {
+		return &SendError{Pause: true, Err: err}
+	}
+	id := strings.Trim(m.GetMessageID(), "<>")
+	id, _, _ = strings.Cut(id, "@")
+	name := filepath.Join(d.Path, time.Now().UTC().Format("20060102T150405.000")+"-"+id+".eml")
+	tmp, err := os.CreateTemp(d.Path, ".tmp-*")
+	if err != nil {
+		return &SendError{Pause: true, Err: err}
+	}
+	_, err = m.WriteTo(tmp)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), name)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return &SendError{Pause: true, Err: fmt.Errorf("write %s: %w", name, err)}
+	}
+	return nil
+}
+
+// Close implements Transport.
+func (Dir) Close() error { return nil }

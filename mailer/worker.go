@@ -1,0 +1,390 @@
+package mailer
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/convene/convene/feed"
+	"github.com/convene/convene/schedule"
+	"github.com/convene/convene/store"
+)
+
+// Options configure a Worker. Store and Transport are required.
+type Options struct {
+	Store     *store.Store
+	Transport Transport
+	// Recipients returns everyone who gets reminders for s; nil means
+	// StaticRecipients. A Recipient without a Zone gets the calendar's.
+	Recipients func(ctx context.Context, s *schedule.Schedule) ([]Recipient, error)
+	Log        *slog.Logger
+	Now        func() time.Time // default time.Now
+	// Grace is how late a reminder may still go out after downtime,
+	// as long as the meeting has not started (default 2h).
+	Grace time.Duration
+	// Horizon is how far ahead reminders are planned (default 60 days);
+	// the plan is renewed every ReplanEvery (default 6h) and on Load.
+	Horizon     time.Duration
+	ReplanEvery time.Duration
+	// RetryBase and RetryMax bound the exponential backoff after a
+	// temporary failure (default 30s and 30m), with jitter.
+	RetryBase, RetryMax time.Duration
+	// PauseFor is how long sending pauses after an authentication or
+	// configuration failure (default 5m).
+	PauseFor time.Duration
+	// Rate limits sending to this many messages per second; 0 is no
+	// limit.
+	Rate float64
+	// DKIMKey, if set, DKIM-signs every message for the domain of
+	// [reminders].from, with DKIMSelector (default "convene").
+	DKIMKey      crypto.Signer
+	DKIMSelector string
+	// OnSMTPError, if set, is called with the reply code of every
+	// failed delivery (0 for connection errors), for metrics.
+	OnSMTPError func(code int)
+	// Jitter returns a number in [0, 1); default math/rand.
+	Jitter func() float64
+}
+
+// Worker plans reminders into the outbox and sends them. Load, Replan
+// and SendConfirmation are safe to call from any goroutine while Run
+// runs.
+type Worker struct {
+	o    Options
+	snap atomic.Pointer[snapshot]
+	wake chan struct{}
+	plan sync.Mutex // one re-plan at a time
+
+	// owned by Run
+	pausedUntil time.Time
+	connFails   int
+	lastSend    time.Time
+	lastPlan    time.Time
+}
+
+type snapshot struct {
+	s    *schedule.Schedule
+	comp *Composer
+	live map[string]schedule.Occurrence
+}
+
+// liveSpan is how far ahead occurrences count as existing: a meeting that
+// moves further than this looks removed.
+const liveSpan = 2 * 366 * 24 * time.Hour
+
+// New returns a worker. It does no I/O.
+func New(o Options) (*Worker, error) {
+	if o.Store == nil || o.Transport == nil {
+		return nil, errors.New("mailer: Store and Transport are required")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.Grace, 2*time.Hour)
+	def(&o.Horizon, 60*24*time.Hour)
+	def(&o.ReplanEvery, 6*time.Hour)
+	def(&o.RetryBase, 30*time.Second)
+	def(&o.RetryMax, 30*time.Minute)
+	def(&o.PauseFor, 5*time.Minute)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Jitter == nil {
+		o.Jitter = rand.Float64
+	}
+	if o.Recipients == nil {
+		o.Recipients = func(_ context.Context, s *schedule.Schedule) ([]Recipient, error) { return StaticRecipients(s), nil }
+	}
+	return &Worker{o: o, wake: make(chan struct{}, 1)}, nil
+}
+
+// StaticRecipients returns the [reminders].recipients of s, in the
+// calendar's zone, without an unsubscribe link.
+func StaticRecipients(s *schedule.Schedule) []Recipient {
+	out := make([]Recipient, len(s.Reminders.Recipients))
+	for i, a := range s.Reminders.Recipients {
+		out[i] = Recipient{Address: a, Zone: s.Calendar.Zone}
+	}
+	return out
+}
+
+// Load makes s and its feeds the ones reminders are built from, and
+// re-plans the outbox. serve calls it after every good reload.
+func (w *Worker) Load(ctx context.Context, s *schedule.Schedule, set *feed.Set) error {
+	now := w.o.Now()
+	live := map[string]schedule.Occurrence{}
+	for _, o := range s.Expand(now.Add(-w.o.Grace), now.Add(liveSpan)) {
+		live[o.Key()] = o
+	}
+	comp := &Composer{Schedule: s, Feeds: set}
+	if w.o.DKIMKey != nil {
+		sel := w.o.DKIMSelector
+		if sel == "" {
+			sel = "convene"
+		}
+		comp.DKIM = gomail.NewDKIMSigner(comp.domain(), sel, w.o.DKIMKey)
+	}
+	w.snap.Store(&snapshot{s: s, comp: comp, live: live})
+	return w.Replan(ctx)
+}
+
+// Replan plans the outbox again from the loaded schedule and the current
+// recipients: call it when subscribers change.
+func (w *Worker) Replan(ctx context.Context) error {
+	w.plan.Lock()
+	defer w.plan.Unlock()
+	sn := w.snap.Load()
+	if sn == nil {
+		return errors.New("mailer: no schedule loaded")
+	}
+	rcpts, err := w.o.Recipients(ctx, sn.s)
+	if err != nil {
+		return fmt.Errorf("reminder recipients: %w", err)
+	}
+	for i := range rcpts {
+		if rcpts[i].Zone == nil {
+			rcpts[i].Zone = sn.s.Calendar.Zone
+		}
+	}
+	now := w.o.Now()
+	occs := make([]schedule.Occurrence, 0, len(sn.live))
+	for _, o := range sn.live {
+		occs = append(occs, o)
+	}
+	want := Plan(occs, rcpts, sn.s.Offsets, Window{Now: now, Grace: w.o.Grace, Horizon: w.o.Horizon})
+	var ch store.OutboxChanges
+	err = w.o.Store.ReplanOutbox(ctx, now, func(rows []store.OutboxRow) store.OutboxChanges {
+		ch = reconcile(rows, want, sn.live, rcpts, now)
+		return ch
+	})
+	if err != nil {
+		return err
+	}
+	w.o.Log.Info("reminders planned", "reminders", len(want), "recipients", len(rcpts),
+		"dropped", len(ch.Delete), "notices", len(ch.Insert))
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// SendConfirmation sends the double opt-in email of a sign-up to to, now,
+// through the worker's transport, from [reminders].from.
+func (w *Worker) SendConfirmation(ctx context.Context, to, confirmURL string) error {
+	sn := w.snap.Load()
+	if sn == nil {
+		return errors.New("mailer: no schedule loaded")
+	}
+	m, err := sn.comp.Confirmation(to, confirmURL, w.o.Now())
+	if err != nil {
+		return err
+	}
+	if err := w.o.Transport.Send(ctx, m); err != nil {
+		return fmt.Errorf("send confirmation: %w", err)
+	}
+	return nil
+}
+
+// idleClose is how long the worker keeps an idle connection open.
+const idleClose = 30 * time.Second
+
+// Run sends due rows until ctx is done, then closes the transport. It
+// first returns rows a crash left "sending" to "pending".
+func (w *Worker) Run(ctx context.Context) error {
+	defer w.o.Transport.Close()
+	if n, err := w.o.Store.RecoverOutbox(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		w.o.Log.Warn("resending messages interrupted by a crash; their recipients may get them twice", "messages", n)
+	}
+	w.lastPlan = w.o.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		if err := w.step(ctx, timer); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			w.o.Log.Error("outbox", "err", err)
+			timer.Reset(time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.wake:
+		case <-timer.C:
+		}
+		if w.o.Now().Sub(w.lastPlan) >= w.o.ReplanEvery {
+			w.lastPlan = w.o.Now()
+			if err := w.Replan(ctx); err != nil && ctx.Err() == nil {
+				w.o.Log.Error("re-plan failed", "err", err)
+			}
+		}
+	}
+}
+
+// step sends every row due now, then sets timer for the next one.
+func (w *Worker) step(ctx context.Context, timer *time.Timer) error {
+	timer.Stop()
+	for {
+		now := w.o.Now()
+		if now.Before(w.pausedUntil) {
+			timer.Reset(w.pausedUntil.Sub(now))
+			return nil
+		}
+		rows, err := w.o.Store.DueOutbox(ctx, now, 64)
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			break
+		}
+		for _, r := range rows {
+			if ctx.Err() != nil || w.o.Now().Before(w.pausedUntil) {
+				break
+			}
+			if err := w.send(ctx, r); err != nil {
+				return err
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+	wait := w.o.ReplanEvery - w.o.Now().Sub(w.lastPlan)
+	next, ok, err := w.o.Store.NextOutbox(ctx)
+	if err != nil {
+		return err
+	}
+	if ok {
+		wait = min(wait, next.Sub(w.o.Now()))
+	}
+	if wait > idleClose {
+		w.o.Transport.Close()
+	}
+	timer.Reset(max(wait, 0))
+	return nil
+}
+
+// send delivers one row, or records why not.
+func (w *Worker) send(ctx context.Context, r store.OutboxRow) error {
+	st := w.o.Store
+	bg := context.WithoutCancel(ctx) // a claimed row's state must be recorded
+	sn := w.snap.Load()
+	now := w.o.Now()
+	o, ok := sn.live[r.Occurrence]
+	var op *schedule.Occurrence
+	if ok {
+		op = &o
+	}
+	switch {
+	case r.Kind == KindReminder && !ok:
+		return st.MarkExpired(ctx, r.ID, "the meeting is no longer in the schedule")
+	case !now.Before(r.Starts) || (ok && r.Kind != KindCancelled && !now.Before(o.Start)):
+		w.o.Log.Info("not sent: the meeting has started", "kind", r.Kind, "to", r.Recipient, "occurrence", r.Occurrence)
+		return st.MarkExpired(ctx, r.ID, "the meeting has started")
+	case now.After(r.Due.Add(w.o.Grace)):
+		w.o.Log.Info("not sent: later than the grace window", "kind", r.Kind, "to", r.Recipient,
+			"occurrence", r.Occurrence, "due", r.Due, "grace", w.o.Grace)
+		return st.MarkExpired(ctx, r.ID, fmt.Sprintf("more than %s late", w.o.Grace))
+	}
+	m, err := sn.comp.Row(r, op, now)
+	if err != nil {
+		w.o.Log.Error("cannot build message", "to", r.Recipient, "occurrence", r.Occurrence, "err", err)
+		return st.MarkFailed(ctx, r.ID, err.Error())
+	}
+	if err := w.pace(ctx); err != nil {
+		return nil
+	}
+	claimed, err := st.MarkSending(ctx, r.ID)
+	if err != nil || !claimed {
+		return err
+	}
+	err = w.o.Transport.Send(ctx, m)
+	w.lastSend = time.Now()
+	if err == nil {
+		w.connFails = 0
+		w.o.Log.Debug("sent", "kind", r.Kind, "to", r.Recipient, "occurrence", r.Occurrence, "late", w.o.Now().Sub(r.Due))
+		return st.MarkSent(bg, r.ID, w.o.Now())
+	}
+	var se *SendError
+	if !errors.As(err, &se) {
+		se = &SendError{Err: err}
+	}
+	if w.o.OnSMTPError != nil {
+		w.o.OnSMTPError(se.Code)
+	}
+	reason := oneLine(se.Error())
+	switch {
+	case se.Pause:
+		w.pausedUntil = w.o.Now().Add(w.o.PauseFor)
+		w.o.Log.Error("SENDING PAUSED: the mail server refused our credentials or configuration; fix --smtp and restart, or wait",
+			"code", se.Code, "err", reason, "retry_at", w.pausedUntil)
+		return st.MarkUntried(bg, r.ID, r.NextTry, reason)
+	case se.Code == 0:
+		// The connection failed: every message would fail the same
+		// way, so the whole worker backs off, and this row keeps its
+		// place in line.
+		w.connFails++
+		d := w.backoff(w.connFails)
+		w.pausedUntil = w.o.Now().Add(d)
+		w.o.Log.Warn("mail server unreachable; will retry", "err", reason, "retry_in", d)
+		return st.MarkRetry(bg, r.ID, r.NextTry, reason)
+	case se.Temporary():
+		d := w.backoff(r.Attempts + 1)
+		w.o.Log.Warn("temporary failure; will retry", "to", r.Recipient, "code", se.Code, "err", reason, "retry_in", d)
+		return st.MarkRetry(bg, r.ID, w.o.Now().Add(d), reason)
+	default:
+		w.o.Log.Error("permanent failure; not retried", "to", r.Recipient, "code", se.Code, "err", reason)
+		return st.MarkFailed(bg, r.ID, reason)
+	}
+}
+
+// backoff is the delay before attempt n+1: exponential from RetryBase,
+// capped at RetryMax, with "equal jitter" (half fixed, half random).
+func (w *Worker) backoff(n int) time.Duration {
+	d := w.o.RetryBase
+	for i := 1; i < n && d < w.o.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, w.o.RetryMax)
+	return d/2 + time.Duration(w.o.Jitter()*float64(d/2))
+}
+
+// pace waits for the rate limit.
+func (w *Worker) pace(ctx context.Context) error {
+	if w.o.Rate <= 0 || w.lastSend.IsZero() {
+		return nil
+	}
+	wait := time.Until(w.lastSend.Add(time.Duration(float64(time.Second) / w.o.Rate)))
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
