@@ -282,7 +282,7 @@ type daemon struct {
 
 // startServe runs `convene serve` on a free port and waits until /readyz
 // answers 200.
-func startServe(tb testing.TB, config, state string) *daemon {
+func startServe(tb testing.TB, config, state string, env ...string) *daemon {
 	tb.Helper()
 	bin := buildConvene(tb)
 	port := freePort(tb)
@@ -293,6 +293,7 @@ func startServe(tb testing.TB, config, state string) *daemon {
 	cmd := exec.Command(bin, "serve", "--config", config, "--state", state, "--addr", "127.0.0.1:"+strconv.Itoa(port), "--log-level", "warn")
 	cmd.Dir = filepath.Dir(config)
 	cmd.Env = append(os.Environ(), "CONVENE_OUTBOX="+filepath.Join(filepath.Dir(config), "outbox"))
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)

@@ -57,7 +57,7 @@ func Render(ctx context.Context, s *schedule.Schedule, st State, now time.Time) 
 	// their instant, as clients resolve such times differently.
 	odd := map[string][]schedule.Occurrence{}
 	for _, o := range s.Expand(time.Time{}, horizon) {
-		if o.Series && !o.Changed && o.Fit != schedule.Exact {
+		if !o.Changed && r.odd(o) {
 			odd[o.ID] = append(odd[o.ID], o)
 		}
 	}
@@ -170,6 +170,7 @@ type component struct {
 	title string
 	ev    *ics.VEvent
 	zone  *time.Location
+	gmt   bool      // it writes times in gmt
 	from  time.Time // earliest instant it names
 	to    time.Time // latest instant it names
 }
@@ -192,9 +193,23 @@ type renderer struct {
 	zones map[zoneKey]*ics.VTimezone
 }
 
+// odd reports whether o is an occurrence of a series that clients would
+// place differently from its RRULE alone, so the feed states its instants
+// in an override (RECURRENCE-ID): one whose start is in a gap or an
+// overlap, or one that spans a change of UTC offset, whose end ical.js
+// finds by adding the length to the wall clock (Time.addDuration).
+func (r *renderer) odd(o schedule.Occurrence) bool {
+	if !o.Series || r.seriesFixed(o.ID) {
+		return false
+	}
+	_, from := o.Start.In(o.Zone).Zone()
+	_, to := o.End.In(o.Zone).Zone()
+	return o.Fit != schedule.Exact || from != to
+}
+
 func (r *renderer) key(o schedule.Occurrence) string {
 	uid := r.s.UID(o.ID)
-	if o.Series && (o.Changed || o.Fit != schedule.Exact) {
+	if o.Series && (o.Changed || r.odd(o)) {
 		return uid + "|" + o.Original.Format(localFormat)
 	}
 	return uid
@@ -211,10 +226,16 @@ func (r *renderer) event(o schedule.Occurrence, sr *schedule.Series) *component 
 	fixed := sr != nil && sr.Start.Fixed
 	if sr != nil {
 		wallTime(c, ics.ComponentPropertyDtStart, sr.Start.Wall, o.Zone, fixed)
-		if fixed {
-			c.AddProperty(ics.ComponentPropertyDtEnd, o.End.UTC().Format(utcFormat))
-		} else {
+		switch {
+		case fixed:
+			dateTime(c, ics.ComponentPropertyDtEnd, o.End, o.Zone, true)
+		case o.Fit == schedule.Exact && unambiguous(o.End, o.Zone):
 			wallTime(c, ics.ComponentPropertyDtEnd, schedule.Wall(o.End, o.Zone), o.Zone, false)
+		default:
+			// DTSTART or DTEND would name a wall clock in a gap or an
+			// overlap, which clients read differently, and their
+			// difference is the length of every occurrence: state it.
+			c.AddProperty(ics.ComponentPropertyDuration, duration(o.End.Sub(o.Start)))
 		}
 		c.AddProperty(ics.ComponentPropertyRrule, sr.Rule())
 		for _, w := range sr.Skip {
@@ -256,7 +277,8 @@ func (r *renderer) event(o schedule.Occurrence, sr *schedule.Series) *component 
 	if sr != nil {
 		from, to = o.Start, horizon
 	}
-	return &component{key: key, print: b.String(), title: o.Title, ev: ev, zone: o.Zone, from: from, to: to}
+	return &component{key: key, print: b.String(), title: o.Title, ev: ev, zone: o.Zone, from: from, to: to,
+		gmt: strings.Contains(b.String(), "TZID="+gmt.String()+":")}
 }
 
 func (r *renderer) seriesFixed(id string) bool {
@@ -327,7 +349,9 @@ func (r *renderer) calendar(name string, cs []*component) []byte {
 	spans := map[string]*span{}
 	var order []*time.Location
 	for _, c := range cs {
-		if c.zone == time.UTC {
+		// A series with an offset start writes no time in its zone:
+		// a VTIMEZONE nothing names would only make the file longer.
+		if c.zone == time.UTC || !strings.Contains(c.print, "TZID="+c.zone.String()+":") {
 			continue
 		}
 		sp := spans[c.zone.String()]
@@ -341,6 +365,15 @@ func (r *renderer) calendar(name string, cs []*component) []byte {
 		}
 		if c.to.After(sp.to) {
 			sp.to = c.to
+		}
+	}
+	for _, c := range cs {
+		if c.gmt && c.zone != gmt {
+			if spans[gmt.String()] == nil {
+				spans[gmt.String()] = &span{c.from, c.to}
+				order = append(order, gmt)
+			}
+			break
 		}
 	}
 	for _, loc := range order {

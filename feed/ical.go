@@ -7,6 +7,8 @@ import (
 	"time"
 
 	ics "github.com/arran4/golang-ical"
+
+	"github.com/convene/convene/schedule"
 )
 
 // This file is the only place that meets golang-ical v0.3.4, and it wraps
@@ -85,22 +87,36 @@ func uri(u string) string {
 	return uriEscaper.Replace(clean(u))
 }
 
+// gmt is the zone in which the feed writes an exact instant (UTC zones,
+// offset start times, times in a gap or overlap), as local time with
+// TZID=Etc/GMT rather than as UTC with Z: clients that honour
+// X-WR-TIMEZONE the way Google Calendar does (python's x_wr_timezone, used
+// by recurring-ical-events) move every UTC DATE-TIME into that zone, which
+// makes a series that starts in UTC recur in the calendar's zone and lets
+// a time in an overlap be read again as its second occurrence.
+var gmt = func() *time.Location {
+	loc, err := schedule.LoadZone("Etc/GMT")
+	if err != nil {
+		panic(err) // the zone data is bundled
+	}
+	return loc
+}()
+
 // dateTime adds a DATE-TIME property for the instant t: as local time
-// with TZID where that local time names t alone in zone, and in UTC
+// with TZID where that local time names t alone in zone, and in gmt
 // otherwise (UTC zones, offset start times, times in a gap or overlap).
 func dateTime(c *ics.ComponentBase, name ics.ComponentProperty, t time.Time, zone *time.Location, utc bool) {
 	if utc || zone == time.UTC || !unambiguous(t, zone) {
-		c.AddProperty(name, t.UTC().Format(utcFormat))
-		return
+		zone = gmt
 	}
 	property(c, name, t.In(zone).Format(localFormat), param{"TZID", zone.String()})
 }
 
-// wallTime adds a DATE-TIME property for wall-clock fields as written.
+// wallTime adds a DATE-TIME property for wall-clock fields as written;
+// utc says they are UTC fields (a series with an offset start).
 func wallTime(c *ics.ComponentBase, name ics.ComponentProperty, wall time.Time, zone *time.Location, utc bool) {
 	if utc || zone == time.UTC {
-		c.AddProperty(name, wall.Format(utcFormat))
-		return
+		zone = gmt
 	}
 	property(c, name, wall.Format(localFormat), param{"TZID", zone.String()})
 }
@@ -136,4 +152,20 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// duration formats d as an RFC 5545 dur-time, such as PT1H30M.
+func duration(d time.Duration) string {
+	s := int64(d / time.Second)
+	out := "PT"
+	if h := s / 3600; h > 0 {
+		out += fmt.Sprintf("%dH", h)
+	}
+	if m := s / 60 % 60; m > 0 {
+		out += fmt.Sprintf("%dM", m)
+	}
+	if sec := s % 60; sec > 0 || out == "PT" {
+		out += fmt.Sprintf("%dS", sec)
+	}
+	return out
 }

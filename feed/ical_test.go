@@ -224,7 +224,7 @@ func TestRenderText(t *testing.T) {
 			if got := values(lines, "LOCATION"); len(got) != 1 || got[0] != `https://meet.example.org/room?a=1\;b=2\,c` {
 				t.Errorf("LOCATION = %q", got)
 			}
-			if got := values(lines, "X-WR-CALNAME"); len(got) != 1 || unescape(got[0]) != `Group; "quoted", with\backslash`+strings.TrimPrefix(name, "/calendar.ics") && !strings.HasPrefix(unescape(got[0]), `Group; "quoted", with\backslash: `) {
+			if got := values(lines, "X-WR-CALNAME"); len(got) != 1 || !strings.HasPrefix(unescape(got[0]), `Group; "quoted", with\backslash`) {
 				t.Errorf("X-WR-CALNAME = %q", got)
 			}
 		})
@@ -237,7 +237,7 @@ func TestRenderText(t *testing.T) {
 // text back.
 func TestFolding(t *testing.T) {
 	st := tempStore(t)
-	for _, unit := range []string{"a", "é", "漢", "🎉", "a漢", "\\", ",", " ", "a b"} {
+	for _, unit := range []string{"a", "é", "漢", "🎉", "a漢", "\\", ",", "a  ", "a b"} {
 		for n := 60; n < 160; n += 7 {
 			title := strings.TrimSpace(strings.Repeat(unit, n/len(unit)+1))
 			text := "[calendar]\nname = \"G\"\ntimezone = \"UTC\"\n[[sessions]]\nid = \"s\"\nstart = 2024-01-01T10:00:00\ntitle = '''" + title + "'''\n"

@@ -53,7 +53,15 @@ func transitions(loc *time.Location, from, to time.Time) []transition {
 	}
 	for t := from; ; {
 		_, end := t.In(loc).ZoneBounds()
-		if end.IsZero() || !end.After(t) || !end.Before(to) {
+		if !end.IsZero() && !end.After(t) {
+			// Go (1.26) reports the last explicit transition's period
+			// as ending at the next new year, and asked at that
+			// instant reports the same period again: step past it
+			// into the years its POSIX rule describes.
+			t = t.Add(time.Second)
+			continue
+		}
+		if end.IsZero() || !end.Before(to) {
 			return out
 		}
 		n, o, d := state(end)

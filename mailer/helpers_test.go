@@ -108,6 +108,7 @@ type smtpServer struct {
 
 	mu       sync.Mutex
 	srv      *smtp.Server
+	ln       net.Listener
 	attempts map[string]int
 	got      map[string][][]byte // by recipient
 	conns    int
@@ -148,7 +149,7 @@ func (s *smtpServer) Start() {
 	srv.AllowInsecureAuth = true
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	s.mu.Lock()
-	s.srv = srv
+	s.srv, s.ln = srv, ln
 	s.mu.Unlock()
 	go srv.Serve(ln)
 }
@@ -156,10 +157,11 @@ func (s *smtpServer) Start() {
 // Stop closes the listener and every connection: the server is down.
 func (s *smtpServer) Stop() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
+	srv, ln := s.srv, s.ln
+	s.srv, s.ln = nil, nil
 	s.mu.Unlock()
 	if srv != nil {
+		ln.Close() // Close alone misses a listener Serve has not yet taken
 		srv.Close()
 	}
 }
@@ -292,18 +294,21 @@ func newHarness(t *testing.T, tr Transport, o Options) *harness {
 	return h
 }
 
-func (h *harness) load(text string) {
-	h.t.Helper()
+func (h *harness) load(text string) { h.t.Helper(); loadInto(h.t, h.w, h.store, text) }
+
+// loadInto parses text and loads it into w, as serve's reload does.
+func loadInto(t testing.TB, w *Worker, st *store.Store, text string) {
+	t.Helper()
 	s, err := schedule.Parse("events.toml", []byte(text))
 	if err != nil {
-		h.t.Fatalf("Parse:\n%v", err)
+		t.Fatalf("Parse:\n%v", err)
 	}
-	set, err := feed.Render(context.Background(), s, h.store, time.Now())
+	set, err := feed.Render(context.Background(), s, st, time.Now())
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
-	if err := h.w.Load(context.Background(), s, set); err != nil {
-		h.t.Fatal(err)
+	if err := w.Load(context.Background(), s, set); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -47,7 +47,7 @@ type Composer struct {
 	from    *mail.Address
 	fromErr error
 	mu      sync.Mutex
-	ics     map[string][]byte // by occurrence key
+	ics     map[string][]byte // by occurrence key and start
 }
 
 // view is what the templates see.
@@ -188,14 +188,15 @@ func (c *Composer) details(v *view, o schedule.Occurrence) {
 func (c *Composer) event(o schedule.Occurrence) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if b, ok := c.ics[o.Key()]; ok {
+	k := o.Key() + "@" + o.Start.UTC().Format(time.RFC3339)
+	if b, ok := c.ics[k]; ok {
 		return b
 	}
 	if c.ics == nil {
 		c.ics = map[string][]byte{}
 	}
 	b := c.Feeds.Event(o)
-	c.ics[o.Key()] = b
+	c.ics[k] = b
 	return b
 }
 

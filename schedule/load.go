@@ -87,6 +87,7 @@ type decoder struct {
 	file     string
 	lines    map[string]int
 	problems Problems
+	noZone   bool // calendar.timezone is missing or wrong, which is reported once
 }
 
 func (d *decoder) fail(path, format string, args ...any) {
@@ -123,6 +124,7 @@ func (d *decoder) schedule(raw map[string]any) *Schedule {
 		Duration:    time.Hour,
 	}
 	s.Calendar.Zone = cal.zone("timezone", nil)
+	d.noZone = s.Calendar.Zone == nil
 	if dur, ok := cal.duration("duration"); ok {
 		s.Calendar.Duration = dur
 	}
@@ -445,7 +447,7 @@ func (t *table) email(k string, named bool) string {
 func (t *table) zone(k string, def *time.Location) *time.Location {
 	s := t.str(k, oneLine)
 	if s == "" {
-		if def == nil && t.m != nil {
+		if def == nil && t.m != nil && (t.path == "calendar" || !t.d.noZone) {
 			t.d.fail(t.key(k), "is required (an IANA name such as America/New_York)")
 		}
 		return def

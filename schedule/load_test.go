@@ -98,7 +98,6 @@ start = 2024-03-10T02:30:00`,
 			want: []string{
 				"events.toml: calendar.name: is required",
 				"events.toml: calendar.timezone: is required (an IANA name such as America/New_York)",
-				"events.toml:1: sessions[0].timezone: is required (an IANA name such as America/New_York)",
 			},
 		},
 		{

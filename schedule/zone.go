@@ -1,12 +1,65 @@
 package schedule
 
 import (
+	"archive/zip"
+	"bytes"
+	_ "embed"
 	"fmt"
+	"io"
+	"sort"
 	"strings"
 	"sync"
 	"time"
-	_ "time/tzdata" // results must not depend on the host's zone files
 )
+
+// zoneinfo is Go's zone database (GOROOT/lib/time/zoneinfo.zip, the data
+// that time/tzdata embeds). Zones are read from it alone, never from the
+// host, so that every machine computes the same instants.
+//
+//go:embed zoneinfo.zip
+var zoneinfo []byte
+
+var zoneFiles = sync.OnceValue(func() map[string]*zip.File {
+	r, err := zip.NewReader(bytes.NewReader(zoneinfo), int64(len(zoneinfo)))
+	if err != nil {
+		panic("schedule: embedded zoneinfo.zip: " + err.Error())
+	}
+	files := map[string]*zip.File{}
+	for _, f := range r.File {
+		files[f.Name] = f
+	}
+	return files
+})
+
+// ZoneNames returns the name of every zone in the bundled database.
+func ZoneNames() []string {
+	var names []string
+	for name := range zoneFiles() {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func loadBundled(name string) (*time.Location, error) {
+	if name == "UTC" {
+		return time.UTC, nil
+	}
+	f, ok := zoneFiles()[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown zone %q", name)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, err
+	}
+	return time.LoadLocationFromTZData(name, data)
+}
 
 // Fit tells how a wall-clock time maps onto a zone's timeline.
 type Fit int
@@ -26,7 +79,7 @@ func LoadZone(name string) (*time.Location, error) {
 	if loc, ok := zones.Load(name); ok {
 		return loc.(*time.Location), nil
 	}
-	loc, err := time.LoadLocation(name)
+	loc, err := loadBundled(name)
 	if err != nil {
 		return nil, fmt.Errorf("%q is not an IANA time zone name", name)
 	}
@@ -63,17 +116,17 @@ func Resolve(wall time.Time, loc *time.Location) (time.Time, Fit) {
 		_, before := transition.Add(-time.Second).Zone()
 		return wall.Add(-time.Duration(before) * time.Second).In(loc), Gap
 	}
-	// An overlap if the period before t's also holds wall.
-	start, _ := t.ZoneBounds()
-	if start.IsZero() {
-		return t, Exact
+	// An overlap if the period before t's also holds wall. (The first
+	// period has no start, but the one after it may still repeat wall.)
+	start, end := t.ZoneBounds()
+	if !start.IsZero() {
+		_, before := start.Add(-time.Second).Zone()
+		earlier := wall.Add(-time.Duration(before) * time.Second)
+		if earlier.Before(start) && !earlier.Equal(t) && Wall(earlier, loc).Equal(wall) {
+			return earlier.In(loc), Overlap
+		}
 	}
-	_, before := start.Add(-time.Second).Zone()
-	earlier := wall.Add(-time.Duration(before) * time.Second)
-	if earlier.Before(start) && !earlier.Equal(t) && Wall(earlier, loc).Equal(wall) {
-		return earlier.In(loc), Overlap
-	}
-	if _, end := t.ZoneBounds(); !end.IsZero() {
+	if !end.IsZero() {
 		_, after := end.Zone()
 		later := wall.Add(-time.Duration(after) * time.Second)
 		if !later.Before(end) && Wall(later, loc).Equal(wall) {

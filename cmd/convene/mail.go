@@ -308,6 +308,18 @@ func nextReminders(w io.Writer, s *schedule.Schedule, now time.Time, count int) 
 	}
 	cal := s.Calendar.Zone
 	for _, r := range rs {
-		fmt.Fprintf(w, "  %s  %-6s before  %s\n", r.Due.In(cal).Format("Mon 2006-01-02 15:04 MST"), r.Offset, r.Occurrence.Key())
+		fmt.Fprintf(w, "  %s  %-6s before  %s\n", r.Due.In(cal).Format("Mon 2006-01-02 15:04 MST"), shortDuration(r.Offset), r.Occurrence.Key())
 	}
+}
+
+// shortDuration writes 48h rather than 48h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

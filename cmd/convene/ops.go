@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/convene/convene/metrics"
@@ -16,13 +17,11 @@ import (
 const probeTimeout = 2 * time.Second
 
 // newMetrics returns the metrics of d and makes its feeds count every
-// answer. The outbox is watched as soon as the store can report on it.
+// answer and exports the reminders in the outbox.
 func newMetrics(d *daemon) *metrics.Metrics {
 	m := metrics.New(version)
 	d.feeds.Observe = m.FeedServed
-	if o, ok := any(d.store).(metrics.Outbox); ok {
-		m.WatchOutbox(o, probeTimeout)
-	}
+	m.WatchOutbox(d.store, probeTimeout)
 	d.metrics = m
 	return m
 }
@@ -48,9 +47,15 @@ func readiness(d *daemon, st *store.Store) []metrics.Check {
 	}
 }
 
-// reloaded counts one reload that ended with err.
+// reloaded counts one reload that ended with err. After a good one it
+// hands the memory that rendering used back to the system: a render of a
+// large schedule allocates many times the size of the feeds it keeps,
+// and reloads are rare, so the resident size stays near what is served.
 func (d *daemon) reloaded(err error) {
 	if d.metrics != nil {
 		d.metrics.Reloaded(err, time.Now())
+	}
+	if err == nil {
+		debug.FreeOSMemory()
 	}
 }

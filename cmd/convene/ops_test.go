@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -26,6 +27,11 @@ const opsSchedule = `
 name = "Ops test group"
 timezone = "Europe/Berlin"
 url = "https://ops.example.org"
+
+[reminders]
+before = ["1h"]
+from = "Ops <ops@example.org>"
+recipients = ["members@example.org"]
 
 [[sessions]]
 id = "first"
@@ -150,7 +156,9 @@ func sample(t *testing.T, base, name string) float64 {
 func TestServeOps(t *testing.T) {
 	dir := t.TempDir()
 	config := filepath.Join(dir, "events.toml")
-	if err := os.WriteFile(config, []byte(opsSchedule), 0o644); err != nil {
+	soon := fmt.Sprintf("\n[[sessions]]\nid = \"soon\"\ntitle = \"Soon\"\nstart = %s\n",
+		time.Now().AddDate(0, 0, 10).Format("2006-01-02")+"T12:00:00")
+	if err := os.WriteFile(config, []byte(opsSchedule+soon), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	base, logs := startServe(t, dir)
@@ -165,6 +173,19 @@ func TestServeOps(t *testing.T) {
 	}
 	if got := sample(t, base, `convene_last_reload_success_timestamp_seconds`); got < float64(time.Now().Add(-time.Minute).Unix()) {
 		t.Errorf("last good reload at %v, want about now", got)
+	}
+
+	// Reminders are planned 60 days ahead: only the soon session's.
+	if got := sample(t, base, `convene_reminders{state="pending"}`); got != 1 {
+		t.Errorf("pending reminders = %v, want 1", got)
+	}
+	if got := sample(t, base, `convene_reminders_oldest_overdue_seconds`); got != 0 {
+		t.Errorf("oldest overdue = %v, want 0", got)
+	}
+	for _, state := range []string{"sent", "failed", "expired"} {
+		if got := sample(t, base, `convene_reminders{state="`+state+`"}`); got != 0 {
+			t.Errorf("%s reminders = %v, want 0", state, got)
+		}
 	}
 
 	resp, _ := get(t, base+"/calendar.ics")
@@ -185,7 +206,7 @@ func TestServeOps(t *testing.T) {
 
 	// A broken edit is counted as a failed reload; the last good
 	// schedule stays served and the daemon stays ready.
-	if err := os.WriteFile(config, []byte(opsSchedule+"\n[[sessions]]\nid = \"Bad Id\"\n"), 0o644); err != nil {
+	if err := os.WriteFile(config, []byte(opsSchedule+soon+"\n[[sessions]]\nid = \"Bad Id\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "a failed reload", func() bool {
@@ -203,7 +224,7 @@ func TestServeOps(t *testing.T) {
 
 	// A good edit is served, and counted.
 	ok := sample(t, base, `convene_reloads_total{result="ok"}`)
-	if err := os.WriteFile(config, []byte(strings.Replace(opsSchedule, "Ops test group", "Ops group", 1)), 0o644); err != nil {
+	if err := os.WriteFile(config, []byte(strings.Replace(opsSchedule+soon, "Ops test group", "Ops group", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the edit to be served", func() bool {

@@ -41,7 +41,10 @@ function expand(until) {
   const masters = new Map();
   const overrides = [];
   for (const vevent of root.getAllSubcomponents('vevent')) {
-    const ev = new ICAL.Event(vevent);
+    // Exceptions are related by UID below. Left to itself, new
+    // ICAL.Event(vevent) relates every VEVENT with a RECURRENCE-ID in
+    // the calendar, whatever its UID, keyed by local time alone.
+    const ev = new ICAL.Event(vevent, { strictExceptions: true, exceptions: [] });
     if (vevent.hasProperty('recurrence-id')) {
       overrides.push(ev);
     } else {
@@ -93,8 +96,8 @@ function zones(queries) {
     const local = ICAL.Time.fromDateTimeString(
       `${wall.slice(0, 4)}-${wall.slice(4, 6)}-${wall.slice(6, 8)}T${wall.slice(9, 11)}:${wall.slice(11, 13)}:${wall.slice(13, 15)}`);
     local.zone = zone;
-    const at = ICAL.Time.fromUnixTime(Number(unix));
-    at.zone = ICAL.Timezone.utcTimezone;
+    const at = new ICAL.Time();
+    at.fromUnixTime(Number(unix));
     const shown = at.convertToZone(zone);
     const offset = Math.round(Date.UTC(shown.year, shown.month - 1, shown.day, shown.hour, shown.minute, shown.second) / 1000) - Number(unix);
     out.push(`${local.toUnixTime()} ${offset}`);

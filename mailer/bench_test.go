@@ -1,0 +1,151 @@
+package mailer
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/convene/convene/store"
+)
+
+// benchBatch sends n reminders, all due now, through a worker to addr and
+// returns how long the batch took from the first due instant.
+func benchBatch(b *testing.B, smtpURL string, n int) (time.Duration, int) {
+	b.Helper()
+	st, err := store.Open(filepath.Join(b.TempDir(), "state.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	tr := smtpTransport(b, smtpURL, "")
+	w, err := New(Options{Store: st, Transport: tr})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rcpts []string
+	for i := range n {
+		rcpts = append(rcpts, fmt.Sprintf("m%05d@example.org", i))
+	}
+	start := time.Now().Add(time.Hour + 500*time.Millisecond).Truncate(time.Second).Add(time.Second)
+	loadInto(b, w, st, schedFor(start, []string{"1h"}, rcpts...))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	due := start.Add(-time.Hour)
+	for {
+		c, _, _ := st.OutboxStats(ctx)
+		if c[store.Sent] == n {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	rows, _ := st.Outbox(context.Background())
+	last := due
+	for _, r := range rows {
+		last = maxTime(last, r.SentAt)
+	}
+	return last.Sub(due), messageSize(b, w, rows[0])
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func messageSize(b *testing.B, w *Worker, r store.OutboxRow) int {
+	sn := w.snap.Load()
+	o := sn.live[r.Occurrence]
+	m, err := sn.comp.Row(r, &o, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sb strings.Builder
+	m.WriteTo(&sb)
+	return sb.Len()
+}
+
+// BenchmarkMailpitThroughput: reminders per second to mailpit over one
+// connection, beside Postfix's smtp-source with the same message size
+// and one connection.
+func BenchmarkMailpitThroughput(b *testing.B) {
+	const n = 2000
+	mp := startMailpit(b)
+	var took time.Duration
+	var size int
+	for b.Loop() {
+		took, size = benchBatch(b, "smtp://"+mp.SMTP+"?tls=none", n)
+	}
+	ours := float64(n) / took.Seconds()
+	b.ReportMetric(ours, "reminders/s")
+	b.ReportMetric(float64(size), "bytes/msg")
+	src := need(b, "smtp-source", "../bin/smtp-source")
+	t0 := time.Now()
+	out, err := exec.Command(src, "-d", "-s", "1", "-m", fmt.Sprint(n), "-l", fmt.Sprint(size),
+		"-f", "reminders@example.org", "-t", "member@example.org", mp.SMTP).CombinedOutput()
+	if err != nil {
+		b.Fatalf("smtp-source: %v\n%s", err, out)
+	}
+	theirs := float64(n) / time.Since(t0).Seconds()
+	b.ReportMetric(theirs, "smtp-source-msgs/s")
+	b.ReportMetric(ours/theirs, "ratio")
+}
+
+// BenchmarkPunctuality: how long after its due instant each reminder is
+// accepted by the server, p50 and p99, for 20 due instants 50ms apart
+// with 10 reminders each.
+func BenchmarkPunctuality(b *testing.B) {
+	mp := startMailpit(b)
+	var lates []time.Duration
+	for b.Loop() {
+		st, err := store.Open(filepath.Join(b.TempDir(), "state.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		w, err := New(Options{Store: st, Transport: smtpTransport(b, "smtp://"+mp.SMTP+"?tls=none", "")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var offsets, rcpts []string
+		for i := range 20 {
+			offsets = append(offsets, (time.Hour - time.Duration(i)*50*time.Millisecond).String())
+		}
+		for i := range 10 {
+			rcpts = append(rcpts, fmt.Sprintf("p%d@example.org", i))
+		}
+		start := time.Now().Add(time.Hour).Truncate(time.Second).Add(2 * time.Second)
+		loadInto(b, w, st, schedFor(start, offsets, rcpts...))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- w.Run(ctx) }()
+		for {
+			c, _, _ := st.OutboxStats(ctx)
+			if c[store.Sent] == 200 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		rows, _ := st.Outbox(context.Background())
+		for _, r := range rows {
+			lates = append(lates, r.SentAt.Sub(r.Due))
+		}
+		st.Close()
+	}
+	slices.Sort(lates)
+	pct := func(p float64) float64 {
+		return float64(lates[int(p*float64(len(lates)-1))]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(pct(0.5), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(float64(lates[len(lates)-1])/float64(time.Millisecond), "max-ms")
+}
