@@ -42,7 +42,7 @@ func benchBatch(b *testing.B, smtpURL string, n int) (time.Duration, int) {
 		if c[store.Sent] == n {
 			break
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(25 * time.Millisecond)
 	}
 	cancel()
 	<-done

@@ -94,7 +94,7 @@ func (c *Composer) domain() string {
 // occurrence the row is about as the schedule now has it; nil for a
 // meeting that was removed.
 func (c *Composer) Row(row store.OutboxRow, o *schedule.Occurrence, now time.Time) (*gomail.Msg, error) {
-	zone, err := time.LoadLocation(row.Zone)
+	zone, err := schedule.LoadZone(row.Zone)
 	if err != nil {
 		zone = c.Schedule.Calendar.Zone
 	}

@@ -171,7 +171,7 @@ func preview(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if *tz != "" {
-		if r.Zone, err = time.LoadLocation(*tz); err != nil {
+		if r.Zone, err = schedule.LoadZone(*tz); err != nil {
 			return usageError{fmt.Errorf("--tz: %w", err)}
 		}
 	}

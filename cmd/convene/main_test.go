@@ -163,7 +163,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if err := os.WriteFile(config, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	took := e2eWait(t, "the in-place edit is not served", feedHas("SUMMARY:Edited in place\r\n"))
+	took := e2eWait(t, "the in-place edit is not served:\n"+logs.String(), feedHas("SUMMARY:Edited in place\r\n"))
 	t.Logf("in-place edit served after %v", took)
 	if took > time.Second {
 		t.Errorf("in-place edit served after %v, want within a second", took)
@@ -184,7 +184,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if err := os.Rename(tmp, config); err != nil {
 		t.Fatal(err)
 	}
-	took = e2eWait(t, "the renamed-over edit is not served", feedHas("SUMMARY:Renamed over\r\n"))
+	took = e2eWait(t, "the renamed-over edit is not served:\n"+logs.String(), feedHas("SUMMARY:Renamed over\r\n"))
 	t.Logf("renamed-over edit served after %v", took)
 	if took > time.Second {
 		t.Errorf("renamed-over edit served after %v, want within a second", took)
@@ -198,7 +198,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if err := os.Rename(tmp, config); err != nil {
 		t.Fatal(err)
 	}
-	e2eWait(t, "the second renamed-over edit is not served", feedHas("SUMMARY:Renamed again\r\n"))
+	e2eWait(t, "the second renamed-over edit is not served:\n"+logs.String(), feedHas("SUMMARY:Renamed again\r\n"))
 
 	// An invalid edit: the last good feed stays, the log names the line.
 	_, good := e2eGet(t, "GET", base+"/calendar.ics")
