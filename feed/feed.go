@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	ics "github.com/arran4/golang-ical"
@@ -50,7 +51,7 @@ type Set struct {
 // a component whose content changed gets a higher SEQUENCE, and an
 // unchanged schedule renders byte-identical feeds.
 func Render(ctx context.Context, s *schedule.Schedule, st State, now time.Time) (*Set, error) {
-	r := &renderer{s: s, zones: map[zoneKey]*ics.VTimezone{}}
+	r := &renderer{s: s}
 	var all []*component
 	series := map[string][]*component{}
 	// Occurrences in a gap or an overlap get an override that states
@@ -139,7 +140,7 @@ func (set *Set) Docs() map[string]Doc {
 // Event renders one occurrence alone as a calendar (METHOD:PUBLISH), with
 // the UID and SEQUENCE it has in the feed: the file a reminder attaches.
 func (set *Set) Event(o schedule.Occurrence) []byte {
-	r := &renderer{s: set.sched, zones: map[zoneKey]*ics.VTimezone{}}
+	r := &renderer{s: set.sched}
 	c := r.event(o, nil)
 	v, ok := set.versions[c.key]
 	if !ok { // an unchanged occurrence of a series: the series' version
@@ -188,9 +189,24 @@ type zoneKey struct {
 	from, to int // years
 }
 
+// timezones caches VTIMEZONEs across renders: building one walks the
+// zone's transitions and takes milliseconds, and Set.Event, called for
+// every occurrence a page offers, would build them again each time. The
+// components are only read once built, and there are few: one per zone
+// and span of years.
+var timezones sync.Map // zoneKey -> *ics.VTimezone
+
+func cachedTimezone(k zoneKey, loc *time.Location) *ics.VTimezone {
+	if tz, ok := timezones.Load(k); ok {
+		return tz.(*ics.VTimezone)
+	}
+	tz := Timezone(loc, time.Date(k.from, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(k.to+1, 1, 1, 0, 0, 0, 0, time.UTC))
+	timezones.Store(k, tz)
+	return tz
+}
+
 type renderer struct {
-	s     *schedule.Schedule
-	zones map[zoneKey]*ics.VTimezone
+	s *schedule.Schedule
 }
 
 // odd reports whether o is an occurrence of a series that clients would
@@ -379,12 +395,7 @@ func (r *renderer) calendar(name string, cs []*component) []byte {
 	for _, loc := range order {
 		sp := spans[loc.String()]
 		k := zoneKey{loc.String(), sp.from.Year(), max(sp.to.Year(), horizon.Year())}
-		tz := r.zones[k]
-		if tz == nil {
-			tz = Timezone(loc, time.Date(k.from, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(k.to+1, 1, 1, 0, 0, 0, 0, time.UTC))
-			r.zones[k] = tz
-		}
-		cal.Components = append(cal.Components, tz)
+		cal.Components = append(cal.Components, cachedTimezone(k, loc))
 	}
 	for _, c := range cs {
 		cal.Components = append(cal.Components, c.ev)

@@ -52,24 +52,27 @@ func transitions(loc *time.Location, from, to time.Time) []transition {
 		out = append(out, transition{at: onset, from: prev, to: off, name: name, dst: dst})
 	}
 	for t := from; ; {
-		_, end := t.In(loc).ZoneBounds()
-		if !end.IsZero() && !end.After(t) {
+		_, next := t.In(loc).ZoneBounds()
+		if !next.IsZero() && !next.After(t) {
 			// Go (1.26) reports the last explicit transition's period
-			// as ending at the next new year, and asked at that
-			// instant reports the same period again: step past it
-			// into the years its POSIX rule describes.
-			t = t.Add(time.Second)
-			continue
+			// as ending at a new year, and for up to a day after that
+			// instant reports the same period again. Step an hour at
+			// a time until it reports the periods its POSIX rule
+			// describes.
+			next = t.Add(time.Hour)
+			if start, _ := next.In(loc).ZoneBounds(); start.After(t) {
+				next = start
+			}
 		}
-		if end.IsZero() || !end.Before(to) {
+		if next.IsZero() || !next.Before(to) {
 			return out
 		}
-		n, o, d := state(end)
+		n, o, d := state(next)
 		if n != name || o != off || d != dst {
-			out = append(out, transition{at: end, from: off, to: o, name: n, dst: d})
+			out = append(out, transition{at: next, from: off, to: o, name: n, dst: d})
 			name, off, dst = n, o, d
 		}
-		t = end
+		t = next
 	}
 }
 

@@ -388,3 +388,37 @@ start = 2024-01-20T09:00:00`)
 		t.Errorf("keys = %s, want the original starts", got)
 	}
 }
+
+// TestRuleRefused checks the rules that rrule-go would accept and then
+// panic or loop on, or that make a flood of meetings.
+func TestRuleRefused(t *testing.T) {
+	tests := []struct{ rrule, want string }{
+		{"FREQ=MONTHLY;BYDAY=0SU", "BYDAY 0SU: the number before the day must be 1 to 53 or -53 to -1"},
+		{"FREQ=MONTHLY;BYDAY=54SU", "BYDAY 54SU: the number before the day must be 1 to 53 or -53 to -1"},
+		{"FREQ=WEEKLY;INTERVAL=0", "INTERVAL must be a positive integer"},
+		{"FREQ=WEEKLY;INTERVAL=-1", "INTERVAL must be a positive integer"},
+		{"FREQ=WEEKLY;COUNT=0", "COUNT must be a positive integer"},
+		{"FREQ=YEARLY;BYMONTH=13", "BYMONTH value 13 is out of range"},
+		{"FREQ=MONTHLY;BYMONTHDAY=0", "BYMONTHDAY value 0 is out of range"},
+		{"FREQ=YEARLY;BYSETPOS=-400;BYDAY=SU", "BYSETPOS value -400 is out of range"},
+		{"FREQ=DAILY;BYSECOND=1,2", "BYSECOND is not supported"},
+		{"FREQ=DAILY;BYHOUR=0,1,2,3;BYMINUTE=0,10,20,30,40,50,55", "BYHOUR and BYMINUTE give more than 24 meetings a day"},
+	}
+	for _, tt := range tests {
+		_, err := Parse("events.toml", []byte(header+`[[series]]
+id = "r"
+title = "R"
+start = 2024-01-21T20:00:00
+rrule = "`+tt.rrule+`"`))
+		want := "events.toml:10: series[0].rrule: " + tt.want
+		if err == nil || err.Error() != want {
+			t.Errorf("Parse(rrule %s) = %v, want %s", tt.rrule, err, want)
+		}
+	}
+	// Signed values in range are fine.
+	mustParse(t, header+`[[series]]
+id = "r"
+title = "R"
+start = 2024-01-31T20:00:00
+rrule = "FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=3"`)
+}
