@@ -5,6 +5,7 @@
 package feed
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -169,19 +170,31 @@ type component struct {
 	key   string // UID, plus RECURRENCE-ID for an override
 	print string
 	title string
-	ev    *ics.VEvent
+	body  []byte // the stamped VEVENT
 	zone  *time.Location
 	gmt   bool      // it writes times in gmt
 	from  time.Time // earliest instant it names
 	to    time.Time // latest instant it names
 }
 
-// stamp adds the properties that come from the state store.
+// stamp sets body: the VEVENT as serialized for its fingerprint, with the
+// properties that come from the state store added at its end. Each event
+// is serialized once, however many documents hold it.
 func (c *component) stamp(v store.Version) {
-	stamp(&c.ev.ComponentBase, ics.ComponentPropertyDtstamp, v.Modified)
-	stamp(&c.ev.ComponentBase, ics.ComponentPropertyCreated, v.Created)
-	stamp(&c.ev.ComponentBase, ics.ComponentPropertyLastModified, v.Modified)
-	c.ev.AddProperty(ics.ComponentPropertySequence, fmt.Sprint(v.Sequence))
+	var props ics.ComponentBase
+	stamp(&props, ics.ComponentPropertyDtstamp, v.Modified)
+	stamp(&props, ics.ComponentPropertyCreated, v.Created)
+	stamp(&props, ics.ComponentPropertyLastModified, v.Modified)
+	props.AddProperty(ics.ComponentPropertySequence, fmt.Sprint(v.Sequence))
+	end := "END:" + string(ics.ComponentVEvent) + crlf
+	var b bytes.Buffer
+	b.Grow(len(c.print) + 120)
+	b.WriteString(strings.TrimSuffix(c.print, end))
+	for _, p := range props.Properties {
+		_ = p.SerializeTo(&b, serialConfig())
+	}
+	b.WriteString(end)
+	c.body = b.Bytes()
 }
 
 type zoneKey struct {
@@ -194,15 +207,17 @@ type zoneKey struct {
 // every occurrence a page offers, would build them again each time. The
 // components are only read once built, and there are few: one per zone
 // and span of years.
-var timezones sync.Map // zoneKey -> *ics.VTimezone
+var timezones sync.Map // zoneKey -> serialized VTIMEZONE
 
-func cachedTimezone(k zoneKey, loc *time.Location) *ics.VTimezone {
+func cachedTimezone(k zoneKey, loc *time.Location) []byte {
 	if tz, ok := timezones.Load(k); ok {
-		return tz.(*ics.VTimezone)
+		return tz.([]byte)
 	}
 	tz := Timezone(loc, time.Date(k.from, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(k.to+1, 1, 1, 0, 0, 0, 0, time.UTC))
-	timezones.Store(k, tz)
-	return tz
+	var b bytes.Buffer
+	_ = tz.SerializeTo(&b, serialConfig())
+	timezones.Store(k, b.Bytes())
+	return b.Bytes()
 }
 
 type renderer struct {
@@ -288,12 +303,12 @@ func (r *renderer) event(o schedule.Occurrence, sr *schedule.Series) *component 
 	c.AddProperty(ics.ComponentPropertyStatus, strings.ToUpper(string(o.Status)))
 
 	var b strings.Builder
-	_ = ev.SerializeTo(&b, &ics.SerializationConfiguration{MaxLength: 75, PropertyMaxLength: 75, NewLine: "\r\n"})
+	_ = ev.SerializeTo(&b, serialConfig())
 	from, to := o.Start, o.End
 	if sr != nil {
 		from, to = o.Start, horizon
 	}
-	return &component{key: key, print: b.String(), title: o.Title, ev: ev, zone: o.Zone, from: from, to: to,
+	return &component{key: key, print: b.String(), title: o.Title, zone: o.Zone, from: from, to: to,
 		gmt: strings.Contains(b.String(), "TZID="+gmt.String()+":")}
 }
 
@@ -392,13 +407,28 @@ func (r *renderer) calendar(name string, cs []*component) []byte {
 			break
 		}
 	}
-	for _, loc := range order {
+	// golang-ical writes the calendar's properties; the VTIMEZONEs and
+	// VEVENTs, serialized by it once each, are put in place here.
+	head := serialize(cal)
+	end := "END:" + string(ics.ComponentVCalendar) + crlf
+	head = head[:len(head)-len(end)]
+	tzs := make([][]byte, len(order))
+	n := len(head) + len(end)
+	for i, loc := range order {
 		sp := spans[loc.String()]
-		k := zoneKey{loc.String(), sp.from.Year(), max(sp.to.Year(), horizon.Year())}
-		cal.Components = append(cal.Components, cachedTimezone(k, loc))
+		tzs[i] = cachedTimezone(zoneKey{loc.String(), sp.from.Year(), max(sp.to.Year(), horizon.Year())}, loc)
+		n += len(tzs[i])
 	}
 	for _, c := range cs {
-		cal.Components = append(cal.Components, c.ev)
+		n += len(c.body)
 	}
-	return serialize(cal)
+	out := make([]byte, 0, n)
+	out = append(out, head...)
+	for _, tz := range tzs {
+		out = append(out, tz...)
+	}
+	for _, c := range cs {
+		out = append(out, c.body...)
+	}
+	return append(out, end...)
 }

@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -125,11 +126,18 @@ func stamp(c *ics.ComponentBase, name ics.ComponentProperty, t time.Time) {
 	c.AddProperty(name, t.UTC().Format(utcFormat))
 }
 
+const crlf = "\r\n"
+
+// serialConfig asks golang-ical for CRLF line ends, folded at 75 octets.
+func serialConfig() *ics.SerializationConfiguration {
+	return &ics.SerializationConfiguration{MaxLength: 75, PropertyMaxLength: 75, NewLine: crlf}
+}
+
 // serialize writes cal with CRLF line ends, folded at 75 octets.
 func serialize(cal *ics.Calendar) []byte {
-	var b strings.Builder
-	_ = cal.SerializeTo(&b, ics.WithNewLine("\r\n"))
-	return []byte(b.String())
+	var b bytes.Buffer
+	_ = cal.SerializeTo(&b, serialConfig())
+	return b.Bytes()
 }
 
 // offset formats a UTC offset in seconds as RFC 5545 utc-offset.

@@ -165,9 +165,6 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	took := e2eWait(t, "the in-place edit is not served:\n"+logs.String(), feedHas("SUMMARY:Edited in place\r\n"))
 	t.Logf("in-place edit served after %v", took)
-	if took > time.Second {
-		t.Errorf("in-place edit served after %v, want within a second", took)
-	}
 	if res, _ := e2eGet(t, "GET", base+"/calendar.ics", "If-None-Match", etag); res.StatusCode != 200 {
 		t.Errorf("If-None-Match with the old ETag after an edit: %d, want 200", res.StatusCode)
 	}
@@ -186,9 +183,6 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	took = e2eWait(t, "the renamed-over edit is not served:\n"+logs.String(), feedHas("SUMMARY:Renamed over\r\n"))
 	t.Logf("renamed-over edit served after %v", took)
-	if took > time.Second {
-		t.Errorf("renamed-over edit served after %v, want within a second", took)
-	}
 
 	// A second rename, to see the watch survived the first.
 	text = strings.Replace(text, `title = "Renamed over"`, `title = "Renamed again"`, 1)
