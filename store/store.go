@@ -1,5 +1,7 @@
 // Package store keeps convene's state in one SQLite file (modernc.org/sqlite,
-// no cgo): the versions of every published calendar component and document.
+// no cgo): the versions of every published calendar component and document
+// (versions), the reminder outbox (outbox.go), and the people who signed up
+// for reminders with the secret that signs their links (subscribers.go).
 package store
 
 import (
