@@ -185,3 +185,9 @@ func (s *statusWriter) Write(p []byte) (int, error) {
 	}
 	return s.ResponseWriter.Write(p)
 }
+
+// Webcal returns the webcal:// form of a feed's http(s) URL, the link that
+// Apple Calendar and Thunderbird open as a subscription.
+func Webcal(feedURL string) string {
+	return "webcal://" + strings.TrimPrefix(strings.TrimPrefix(feedURL, "https://"), "http://")
+}

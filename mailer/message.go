@@ -169,8 +169,7 @@ func (c *Composer) base(kind, unsubscribe string) view {
 	if base := strings.TrimSuffix(c.Schedule.Calendar.URL, "/"); base != "" {
 		if u, err := url.Parse(base + "/calendar.ics"); err == nil && u.Host != "" {
 			v.Feed = u.String()
-			u.Scheme = "webcal"
-			v.Webcal = htmltemplate.URL(u.String())
+			v.Webcal = htmltemplate.URL(feed.Webcal(v.Feed))
 		}
 	}
 	return v

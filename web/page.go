@@ -60,7 +60,7 @@ type subscribeLinks struct {
 
 func linksFor(base, path, name string) subscribeLinks {
 	https := base + path
-	webcal := "webcal://" + strings.TrimPrefix(strings.TrimPrefix(https, "https://"), "http://")
+	webcal := feed.Webcal(https)
 	return subscribeLinks{
 		HTTPS:   https,
 		Webcal:  template.URL(webcal),
