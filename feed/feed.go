@@ -10,7 +10,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -285,7 +284,7 @@ func (r *renderer) event(o schedule.Occurrence, sr *schedule.Series) *component 
 	}
 	if o.Location != "" {
 		c.AddProperty(ics.ComponentPropertyLocation, text(o.Location))
-		if isURL(o.Location) {
+		if o.JoinURL() != "" {
 			property(c, ics.ComponentProperty("CONFERENCE"), uri(o.Location),
 				param{"VALUE", "URI"}, param{"FEATURE", "VIDEO"}, param{"LABEL", "Join: " + o.Location})
 		}
@@ -334,7 +333,7 @@ func (r *renderer) description(o schedule.Occurrence) string {
 	if o.Facilitator != "" {
 		b.WriteString("Facilitator: " + o.Facilitator + "\n")
 	}
-	if isURL(o.Location) {
+	if o.JoinURL() != "" {
 		b.WriteString("Join: " + o.Location + "\n")
 	}
 	if o.Description != "" {
@@ -350,11 +349,6 @@ func (r *renderer) description(o schedule.Occurrence) string {
 		}
 	}
 	return strings.TrimSuffix(b.String(), "\n")
-}
-
-func isURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 // calendar serializes a VCALENDAR holding cs, with one VTIMEZONE for each

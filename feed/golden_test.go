@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/convene/convene/schedule"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -320,7 +322,7 @@ func TestEvents(t *testing.T) {
 					if len(values(c.lines, "ATTENDEE")) > 0 {
 						t.Errorf("%s %s %s: has ATTENDEE", name, path, c.get("UID"))
 					}
-					if loc := c.get("LOCATION"); isURL(unescape(loc)) && len(values(c.lines, "CONFERENCE")) != 1 {
+					if loc := c.get("LOCATION"); (schedule.Details{Location: unescape(loc)}).JoinURL() != "" && len(values(c.lines, "CONFERENCE")) != 1 {
 						t.Errorf("%s %s %s: join link %s without CONFERENCE", name, path, c.get("UID"), loc)
 					}
 					// EXDATE is written as DTSTART is: same TZID, local time.

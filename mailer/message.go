@@ -176,7 +176,7 @@ func (c *Composer) base(kind, unsubscribe string) view {
 }
 
 func (c *Composer) details(v *view, o schedule.Occurrence) {
-	if isWebURL(o.Location) {
+	if o.JoinURL() != "" {
 		v.Join = o.Location
 	} else {
 		v.Location = o.Location
@@ -338,11 +338,6 @@ func until(d time.Duration) string {
 		return plural(int((d+30*time.Minute)/time.Hour), "hour")
 	}
 	return plural(int((d+12*time.Hour)/(24*time.Hour)), "day")
-}
-
-func isWebURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 // SenderDomain returns the domain of s's [reminders].from: DKIM signs

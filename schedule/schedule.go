@@ -152,3 +152,13 @@ func (d Details) merge(o Details) Details {
 	}
 	return d
 }
+
+// JoinURL returns the location when it is a web link, such as a video
+// call to join, and "" when it names a place.
+func (d Details) JoinURL() string {
+	u, err := url.Parse(d.Location)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return ""
+	}
+	return d.Location
+}

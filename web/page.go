@@ -150,9 +150,7 @@ func meetingOf(s *schedule.Schedule, seriesByID map[string]*schedule.Series, o s
 		Links:       o.Links,
 		ICS:         "/sessions/" + o.ID + ".ics",
 	}
-	if u, err := url.Parse(o.Location); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
-		m.Join = o.Location
-	} else {
+	if m.Join = o.JoinURL(); m.Join == "" {
 		m.Place = o.Location
 	}
 	if o.Series {
