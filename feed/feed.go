@@ -79,9 +79,23 @@ func Render(ctx context.Context, s *schedule.Schedule, st State, now time.Time) 
 		all = append(all, cs...)
 	}
 
-	prints := map[string]string{}
+	// Documents are laid out before their events are stamped: what a
+	// document holds besides its events' versions is known now, and its
+	// events' versions change only with their content, so one Stamp
+	// records both.
+	docs := map[string]*doc{"/calendar.ics": r.layout(s.Calendar.Name, all)}
+	for id, cs := range series {
+		docs["/series/"+id+".ics"] = r.layout(s.Calendar.Name+": "+cs[0].title, cs)
+	}
+	for i, ss := range s.Sessions {
+		docs["/sessions/"+ss.ID+".ics"] = r.layout(s.Calendar.Name+": "+ss.Title, all[i:i+1])
+	}
+	prints := make(map[string]string, len(all)+len(docs))
 	for _, c := range all {
 		prints[c.key] = c.print
+	}
+	for name, d := range docs {
+		prints["doc:"+name] = d.print()
 	}
 	versions, err := st.Stamp(ctx, now, prints)
 	if err != nil {
@@ -92,23 +106,9 @@ func Render(ctx context.Context, s *schedule.Schedule, st State, now time.Time) 
 	}
 
 	set := &Set{Series: map[string]Doc{}, Sessions: map[string]Doc{}, sched: s, versions: versions}
-	bodies := map[string][]byte{"/calendar.ics": r.calendar(s.Calendar.Name, all)}
-	for id, cs := range series {
-		bodies["/series/"+id+".ics"] = r.calendar(s.Calendar.Name+": "+cs[0].title, cs)
-	}
-	for i, ss := range s.Sessions {
-		bodies["/sessions/"+ss.ID+".ics"] = r.calendar(s.Calendar.Name+": "+ss.Title, all[i:i+1])
-	}
-	docPrints := map[string]string{}
-	for name, body := range bodies {
-		docPrints["doc:"+name] = etag(body)
-	}
-	docVersions, err := st.Stamp(ctx, now, docPrints)
-	if err != nil {
-		return nil, err
-	}
-	for name, body := range bodies {
-		d := Doc{Body: body, ETag: docPrints["doc:"+name], Modified: docVersions["doc:"+name].Modified}
+	for name, dd := range docs {
+		body := dd.bytes()
+		d := Doc{Body: body, ETag: etag(body), Modified: versions["doc:"+name].Modified}
 		switch {
 		case name == "/calendar.ics":
 			set.All = d
@@ -147,7 +147,7 @@ func (set *Set) Event(o schedule.Occurrence) []byte {
 		v = set.versions[set.sched.UID(o.ID)]
 	}
 	c.stamp(v)
-	return r.calendar(o.Title, []*component{c})
+	return r.layout(o.Title, []*component{c}).bytes()
 }
 
 // Sequence returns the SEQUENCE the feed gives o.
@@ -351,9 +351,54 @@ func (r *renderer) description(o schedule.Occurrence) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// calendar serializes a VCALENDAR holding cs, with one VTIMEZONE for each
+// doc is a VCALENDAR laid out: golang-ical has written its properties,
+// and the VTIMEZONEs and VEVENTs, serialized by it once each, are put in
+// place by bytes.
+type doc struct {
+	head []byte   // BEGIN:VCALENDAR and its properties
+	tzs  [][]byte // a VTIMEZONE for each zone the events name
+	cs   []*component
+}
+
+const calendarEnd = "END:VCALENDAR" + crlf
+
+// print fingerprints what the document holds besides the versions of its
+// events.
+func (d *doc) print() string {
+	h := sha256.New()
+	h.Write(d.head)
+	for _, tz := range d.tzs {
+		h.Write(tz)
+	}
+	for _, c := range d.cs {
+		h.Write([]byte(c.print))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// bytes assembles the document from its stamped events.
+func (d *doc) bytes() []byte {
+	n := len(d.head) + len(calendarEnd)
+	for _, tz := range d.tzs {
+		n += len(tz)
+	}
+	for _, c := range d.cs {
+		n += len(c.body)
+	}
+	out := make([]byte, 0, n)
+	out = append(out, d.head...)
+	for _, tz := range d.tzs {
+		out = append(out, tz...)
+	}
+	for _, c := range d.cs {
+		out = append(out, c.body...)
+	}
+	return append(out, calendarEnd...)
+}
+
+// layout lays out a VCALENDAR holding cs, with one VTIMEZONE for each
 // zone they use, before the first VEVENT.
-func (r *renderer) calendar(name string, cs []*component) []byte {
+func (r *renderer) layout(name string, cs []*component) *doc {
 	cal := ics.NewCalendarFor("convene")
 	cal.CalendarProperties = cal.CalendarProperties[:0]
 	cal.SetVersion("2.0")
@@ -401,28 +446,11 @@ func (r *renderer) calendar(name string, cs []*component) []byte {
 			break
 		}
 	}
-	// golang-ical writes the calendar's properties; the VTIMEZONEs and
-	// VEVENTs, serialized by it once each, are put in place here.
 	head := serialize(cal)
-	end := "END:" + string(ics.ComponentVCalendar) + crlf
-	head = head[:len(head)-len(end)]
-	tzs := make([][]byte, len(order))
-	n := len(head) + len(end)
-	for i, loc := range order {
+	d := &doc{head: head[:len(head)-len(calendarEnd)], cs: cs}
+	for _, loc := range order {
 		sp := spans[loc.String()]
-		tzs[i] = cachedTimezone(zoneKey{loc.String(), sp.from.Year(), max(sp.to.Year(), horizon.Year())}, loc)
-		n += len(tzs[i])
+		d.tzs = append(d.tzs, cachedTimezone(zoneKey{loc.String(), sp.from.Year(), max(sp.to.Year(), horizon.Year())}, loc))
 	}
-	for _, c := range cs {
-		n += len(c.body)
-	}
-	out := make([]byte, 0, n)
-	out = append(out, head...)
-	for _, tz := range tzs {
-		out = append(out, tz...)
-	}
-	for _, c := range cs {
-		out = append(out, c.body...)
-	}
-	return append(out, end...)
+	return d
 }
