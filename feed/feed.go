@@ -168,6 +168,7 @@ func etag(body []byte) string {
 type component struct {
 	key   string // UID, plus RECURRENCE-ID for an override
 	print string
+	sum   [sha256.Size]byte // of print
 	title string
 	body  []byte // the stamped VEVENT
 	zone  *time.Location
@@ -307,8 +308,8 @@ func (r *renderer) event(o schedule.Occurrence, sr *schedule.Series) *component 
 	if sr != nil {
 		from, to = o.Start, horizon
 	}
-	return &component{key: key, print: b.String(), title: o.Title, zone: o.Zone, from: from, to: to,
-		gmt: strings.Contains(b.String(), "TZID="+gmt.String()+":")}
+	return &component{key: key, print: b.String(), sum: sha256.Sum256([]byte(b.String())), title: o.Title,
+		zone: o.Zone, from: from, to: to, gmt: strings.Contains(b.String(), "TZID="+gmt.String()+":")}
 }
 
 func (r *renderer) seriesFixed(id string) bool {
@@ -371,7 +372,7 @@ func (d *doc) print() string {
 		h.Write(tz)
 	}
 	for _, c := range d.cs {
-		h.Write([]byte(c.print))
+		h.Write(c.sum[:])
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
