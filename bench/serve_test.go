@@ -21,22 +21,7 @@ import (
 // alternate between the two and the medians are reported.
 func BenchmarkFeedServing(b *testing.B) {
 	wrk := needWrk(b)
-	s, err := schedule.Load(filepath.Join("..", "events.toml"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := store.Open(filepath.Join(b.TempDir(), "state.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	set, err := feed.Render(context.Background(), s, st, time.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
-	m := metrics.New("bench")
-	h := &feed.Handler{Observe: m.FeedServed}
-	h.Swap(set)
+	h, set, m := sampleHandler(b)
 	mux := http.NewServeMux()
 	mux.Handle("GET /calendar.ics", h)
 	mux.Handle("GET /metrics", m.Handler(nil))
@@ -93,22 +78,7 @@ func BenchmarkFeedServing(b *testing.B) {
 // BenchmarkFeedHandler measures feed.Handler alone, without the network:
 // the time and allocations of one answer.
 func BenchmarkFeedHandler(b *testing.B) {
-	s, err := schedule.Load(filepath.Join("..", "events.toml"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := store.Open(filepath.Join(b.TempDir(), "state.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	set, err := feed.Render(context.Background(), s, st, time.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
-	m := metrics.New("bench")
-	h := &feed.Handler{Observe: m.FeedServed}
-	h.Swap(set)
+	h, set, _ := sampleHandler(b)
 	for _, c := range []struct{ name, inm string }{{"200", ""}, {"304", set.All.ETag}} {
 		b.Run(c.name, func(b *testing.B) {
 			r, _ := http.NewRequest("GET", "/calendar.ics", nil)
@@ -178,4 +148,27 @@ func cutHeader(h string) (k, v string, ok bool) {
 		}
 	}
 	return h, "", false
+}
+
+// sampleHandler returns a feed.Handler serving the sample events.toml,
+// counted by metrics as `convene serve` counts it.
+func sampleHandler(b *testing.B) (*feed.Handler, *feed.Set, *metrics.Metrics) {
+	b.Helper()
+	s, err := schedule.Load(filepath.Join("..", "events.toml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(b.TempDir(), "state.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	set, err := feed.Render(context.Background(), s, st, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := metrics.New("bench")
+	h := &feed.Handler{Observe: m.FeedServed}
+	h.Swap(set)
+	return h, set, m
 }

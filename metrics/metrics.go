@@ -30,12 +30,12 @@ type Outbox interface {
 type Metrics struct {
 	reg *prometheus.Registry
 
-	feed             *prometheus.CounterVec
-	feedOK, feed304  prometheus.Counter
-	reloads          *prometheus.CounterVec
-	reloadOK, reload prometheus.Counter // reload: failed
-	lastReload       prometheus.Gauge
-	smtpErrors       *prometheus.CounterVec
+	feed                   *prometheus.CounterVec
+	feedOK, feed304        prometheus.Counter
+	reloads                *prometheus.CounterVec
+	reloadOK, reloadFailed prometheus.Counter
+	lastReload             prometheus.Gauge
+	smtpErrors             *prometheus.CounterVec
 }
 
 // New returns the metrics of one daemon of the given version, with the
@@ -54,7 +54,7 @@ func New(version string) *Metrics {
 		Help: "Loads of events.toml, by result (ok or failed).",
 	}, []string{"result"})
 	m.reloadOK = m.reloads.WithLabelValues("ok")
-	m.reload = m.reloads.WithLabelValues("failed")
+	m.reloadFailed = m.reloads.WithLabelValues("failed")
 	m.lastReload = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "convene_last_reload_success_timestamp_seconds",
 		Help: "Unix time of the last good load of events.toml.",
@@ -105,7 +105,7 @@ func (m *Metrics) FeedServed(status int) {
 // Reloaded counts one load of events.toml that ended with err at time now.
 func (m *Metrics) Reloaded(err error, now time.Time) {
 	if err != nil {
-		m.reload.Inc()
+		m.reloadFailed.Inc()
 		return
 	}
 	m.reloadOK.Inc()
