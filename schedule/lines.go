@@ -27,6 +27,7 @@ func keyLines(text string) map[string]int {
 			parent := arrayPath(name, counts)
 			table = fmt.Sprintf("%s[%d]", parent, counts[parent])
 			counts[parent]++
+			setLine(lines, parent, n+1)
 			setLine(lines, table, n+1)
 		case t[0] == '[':
 			table = arrayPath(strings.TrimSpace(strings.Trim(cut(t, "]"), "[ ")), counts)

@@ -344,6 +344,7 @@ type table struct {
 	path string
 	m    map[string]any
 	used map[string]bool
+	defs []Key // the keys the table may hold
 }
 
 func (d *decoder) table(path string, v any) *table {
@@ -351,7 +352,8 @@ func (d *decoder) table(path string, v any) *table {
 	if !ok && v != nil {
 		d.fail(path, "must be a table")
 	}
-	return &table{d: d, path: path, m: m, used: map[string]bool{}}
+	defs, _ := keysAt(path)
+	return &table{d: d, path: path, m: m, used: map[string]bool{}, defs: defs}
 }
 
 func (t *table) key(k string) string { return join(t.path, k) }
@@ -364,13 +366,13 @@ func (t *table) value(k string) any {
 func (t *table) done() {
 	var unknown []string
 	for k := range t.m {
-		if !t.used[k] {
+		if _, defined := find(t.defs, k); !defined || !t.used[k] {
 			unknown = append(unknown, k)
 		}
 	}
 	sort.Strings(unknown)
 	for _, k := range unknown {
-		t.d.fail(t.key(k), "unknown key")
+		t.d.fail(t.key(k), "%s", unknownKey(t.path, k, t.defs))
 	}
 }
 

@@ -23,7 +23,7 @@ func TestParseBadFile(t *testing.T) {
 	want := []string{
 		`bad.toml:4: calendar.timezone: "America/New_Yrok" is not an IANA time zone name`,
 		`bad.toml:5: calendar.duration: 90 minutes must be a positive duration such as "1h30m"`,
-		`bad.toml:6: calendar.colour: unknown key`,
+		`bad.toml:6: calendar.colour: unknown key; the keys here are description, duration, location, name, organizer, timezone, url`,
 		`bad.toml:7: calendar.url: "ftp://example.org" must be an absolute http or https URL`,
 		`bad.toml:10: reminders.before[1]: -1h must be a positive duration such as "1h30m"`,
 		`bad.toml:11: reminders.recipients[0]: "not an address" is not an email address`,
@@ -40,7 +40,7 @@ func TestParseBadFile(t *testing.T) {
 		`bad.toml:48: series[0].skip[1]: the series has no occurrence at 2024-01-14T21:00:00`,
 		`bad.toml:52: series[0].changes[0].occurrence: the series has no occurrence on 2024-01-09`,
 		`bad.toml:57: series[0].changes[1].end: 2024-01-21T19:00:00 is not after start 2024-01-21T20:00:00`,
-		`bad.toml:58: series[0].changes[1].flavour: unknown key`,
+		`bad.toml:58: series[0].changes[1].flavour: unknown key; the keys here are description, duration, end, facilitator, links, location, occurrence, reading, reminders, start, status, title`,
 		`bad.toml:65: series[1].rrule: "FREQ=SOMETIMES" is not an RFC 5545 RRULE: undefined frequency: SOMETIMES`,
 	}
 	var got []string
