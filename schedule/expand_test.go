@@ -401,7 +401,7 @@ func TestRuleRefused(t *testing.T) {
 		{"FREQ=YEARLY;BYMONTH=13", "BYMONTH value 13 is out of range"},
 		{"FREQ=MONTHLY;BYMONTHDAY=0", "BYMONTHDAY value 0 is out of range"},
 		{"FREQ=YEARLY;BYSETPOS=-400;BYDAY=SU", "BYSETPOS value -400 is out of range"},
-		{"FREQ=DAILY;BYSECOND=1,2", "BYSECOND is not supported"},
+		{"FREQ=DAILY;BYSECOND=1,2", "BYSECOND=1,2: meetings start on a whole minute; remove BYSECOND (BYSECOND=0 is accepted)"},
 		{"FREQ=DAILY;BYHOUR=0,1,2,3;BYMINUTE=0,10,20,30,40,50,55", "BYHOUR and BYMINUTE give more than 24 meetings a day"},
 	}
 	for _, tt := range tests {

@@ -80,6 +80,8 @@ func Parse(name string, data []byte) (*Schedule, error) {
 		sort.SliceStable(d.problems, func(i, j int) bool { return d.problems[i].Line < d.problems[j].Line })
 		return nil, d.problems
 	}
+	sort.SliceStable(d.warnings, func(i, j int) bool { return d.warnings[i].Line < d.warnings[j].Line })
+	s.Warnings = d.warnings
 	return s, nil
 }
 
@@ -87,11 +89,16 @@ type decoder struct {
 	file     string
 	lines    map[string]int
 	problems Problems
+	warnings []Problem
 	noZone   bool // calendar.timezone is missing or wrong, which is reported once
 }
 
 func (d *decoder) fail(path, format string, args ...any) {
 	d.problems = append(d.problems, Problem{File: d.file, Line: d.line(path), Key: path, Rule: fmt.Sprintf(format, args...)})
+}
+
+func (d *decoder) warn(path, format string, args ...any) {
+	d.warnings = append(d.warnings, Problem{File: d.file, Line: d.line(path), Key: path, Rule: fmt.Sprintf(format, args...)})
 }
 
 // line finds the line of path, or of the nearest enclosing key written.
@@ -256,6 +263,7 @@ func (d *decoder) series(path string, v any, cal *Calendar) Series {
 			s.Skip = append(s.Skip, walls...)
 		}
 	}
+	var changePaths []string
 	for i, v := range changes {
 		p := fmt.Sprintf("%s.changes[%d]", path, i)
 		ct := d.table(p, v)
@@ -284,10 +292,61 @@ func (d *decoder) series(path string, v any, cal *Calendar) Series {
 			c.Original = walls[0]
 			claim(p+".occurrence", walls)
 			s.Changes = append(s.Changes, c)
+			changePaths = append(changePaths, p)
 		}
 	}
+	for _, w := range s.rule.warnings() {
+		d.warn(path+".rrule", "%s", w)
+	}
+	d.sameDay(changePaths, &s)
 	t.done()
 	return s
+}
+
+// sameDay warns about a change that moves a meeting onto a day with
+// another meeting of the series: calendars built on recurring-ical-events
+// show only the last meeting of a day of one series.
+func (d *decoder) sameDay(paths []string, s *Series) {
+	gone := map[time.Time]bool{} // original starts skipped or changed
+	for _, w := range s.Skip {
+		gone[w] = true
+	}
+	days := make([]time.Time, len(s.Changes))
+	for i, c := range s.Changes {
+		gone[c.Original] = true
+		days[i] = startOfDay(c.Original)
+		if c.Start.Fixed {
+			days[i] = startOfDay(Wall(c.Start.Wall, s.wallZone()))
+		} else if !c.Start.Wall.IsZero() {
+			days[i] = startOfDay(c.Start.Wall)
+		}
+	}
+	for i, c := range s.Changes {
+		if c.Start.Wall.IsZero() {
+			continue
+		}
+		var others []string
+		for _, w := range s.rule.between(days[i], days[i].AddDate(0, 0, 1).Add(-time.Second)) {
+			if !gone[w] {
+				others = append(others, w.Format("15:04"))
+			}
+		}
+		for j := range s.Changes {
+			if j != i && days[j].Equal(days[i]) {
+				others = append(others, paths[j])
+			}
+		}
+		if len(others) > 0 {
+			d.warn(paths[i]+".start", "moves a meeting onto %s, which has another meeting of this series (%s), and calendars built on "+
+				"recurring-ical-events show only the last meeting of a day of one series; move it to another day or make it a session",
+				days[i].Format("2006-01-02"), strings.Join(others, ", "))
+		}
+	}
+}
+
+func startOfDay(w time.Time) time.Time {
+	y, m, d := w.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 // occurrences reads a skip or change target, a local date or an original

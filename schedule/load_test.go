@@ -191,7 +191,7 @@ title = "Which?"
 occurrence = 2024-01-21T20:00:00-05:00`,
 			want: []string{
 				`events.toml:8: series[0].rrule: start 2024-01-01T20:00 (Monday) is not an occurrence of "FREQ=WEEKLY;BYDAY=SU"; make them agree`,
-				"events.toml:13: series[1].rrule: COUNT and UNTIL must not both be set (RFC 5545 section 3.3.10)",
+				"events.toml:13: series[1].rrule: COUNT and UNTIL must not both be set (RFC 5545 section 3.3.10); keep one: FREQ=WEEKLY;COUNT=3 or FREQ=WEEKLY;UNTIL=20240301",
 				"events.toml:18: series[2].rrule: FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY",
 				"events.toml:23: series[3].rrule: must not hold DTSTART: the series' start is its DTSTART",
 				"events.toml:29: series[4].skip[1]: 2024-01-14T20:00 is already changed or skipped by series[4].skip[0]",

@@ -29,6 +29,9 @@ type Schedule struct {
 	Reminders Reminders
 	Sessions  []Session
 	Series    []Series
+	// Warnings are what some calendar apps show differently from what
+	// the file means; they do not make the file invalid.
+	Warnings []Problem
 }
 
 // Calendar holds the group-wide settings and defaults.

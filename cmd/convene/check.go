@@ -20,6 +20,10 @@ func check(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Warnings go with the problems, on stderr, and leave the exit status 0.
+	for _, w := range s.Warnings {
+		fmt.Fprintln(stderr, "convene: warning:", w)
+	}
 	now := time.Now()
 	upcoming := s.Expand(now, now.AddDate(10, 0, 0))
 	if len(upcoming) > *count {

@@ -133,6 +133,9 @@ func (d *daemon) reload(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	for _, w := range s.Warnings {
+		d.log.Warn("schedule warning", "warning", w.Error())
+	}
 	d.log.Info("schedule loaded", "config", d.config, "sessions", len(s.Sessions), "series", len(s.Series), "etag", set.All.ETag)
 	return nil
 }
