@@ -204,7 +204,9 @@ var byParts = []string{"BYMONTH", "BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY"
 // that yield more than a few meetings a day. Each message says the fix.
 func checkRule(o *rrule.ROption, ps ruleParts) error {
 	const rfc = "(RFC 5545 section 3.3.10)"
-	mean := func(name, value string) string { return "did you mean " + ps.set(name, value).freqFirst().String() + "?" }
+	mean := func(name, value string) string {
+		return "did you mean " + ps.set(name, value).freqFirst().String() + "?"
+	}
 	freq := o.Freq.String()
 	for _, p := range ps {
 		switch p.name {
