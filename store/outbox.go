@@ -8,35 +8,6 @@ import (
 	"time"
 )
 
-// outboxTable holds one row per message the mailer owes someone: a
-// reminder per (occurrence, offset, recipient), and the "moved" and
-// "cancelled" notices. Owned by the reminders work; see mailer/.
-//
-// Instants are Unix milliseconds. ident is what makes a row unique (the
-// mailer derives the Message-ID from it), so a row is never planned
-// twice and a re-plan updates rows in place.
-const outboxTable = `CREATE TABLE IF NOT EXISTS outbox (
-	id          INTEGER PRIMARY KEY,
-	ident       TEXT NOT NULL UNIQUE,
-	kind        TEXT NOT NULL,
-	occurrence  TEXT NOT NULL,
-	offset_ms   INTEGER NOT NULL,
-	recipient   TEXT NOT NULL,
-	zone        TEXT NOT NULL,
-	unsubscribe TEXT NOT NULL DEFAULT '',
-	title       TEXT NOT NULL,
-	starts      INTEGER NOT NULL,
-	prev_starts INTEGER NOT NULL DEFAULT 0,
-	due         INTEGER NOT NULL,
-	next_try    INTEGER NOT NULL,
-	state       TEXT NOT NULL,
-	attempts    INTEGER NOT NULL DEFAULT 0,
-	last_error  TEXT NOT NULL DEFAULT '',
-	sent_at     INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS outbox_next ON outbox (state, next_try);
-CREATE INDEX IF NOT EXISTS outbox_starts ON outbox (starts)`
-
 // States of an outbox row. A row goes pending -> sending -> sent, or to
 // failed (permanent SMTP error) or expired (too late to be useful).
 const (

@@ -2,12 +2,20 @@
 // no cgo): the versions of every published calendar component and document
 // (versions), the reminder outbox (outbox.go), and the people who signed up
 // for reminders with the secret that signs their links (subscribers.go).
+// The tables are defined by the numbered files in migrations/, applied in
+// order when a state is opened.
 package store
 
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite"
@@ -17,21 +25,6 @@ import (
 type Store struct {
 	db *sql.DB
 }
-
-// schema creates every table that is missing; each file of this package
-// owns its tables. A change to an existing table goes in migrations.
-var schema = []string{versionsTable, outboxTable, subscribersTable}
-
-// migrations run in order, once each, after schema; append, never edit.
-var migrations = []string{}
-
-const versionsTable = `CREATE TABLE IF NOT EXISTS versions (
-	key         TEXT PRIMARY KEY,
-	fingerprint TEXT NOT NULL,
-	sequence    INTEGER NOT NULL,
-	created     INTEGER NOT NULL,
-	modified    INTEGER NOT NULL
-) WITHOUT ROWID`
 
 // Open opens or creates the state file at path and brings its schema up
 // to date.
@@ -55,15 +48,70 @@ func (s *Store) Close() error { return s.db.Close() }
 // DB returns the database, for packages that keep their own tables.
 func (s *Store) DB() *sql.DB { return s.db }
 
-func (s *Store) migrate() error {
-	return s.tx(context.Background(), func(tx *sql.Tx) error {
-		for _, stmt := range schema {
-			if _, err := tx.Exec(stmt); err != nil {
-				return err
-			}
+// migrationFiles holds the schema, one numbered file per change:
+// migrations/0001_initial.sql, 0002_....sql. Each runs once, in order; a
+// released file is never edited.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migrations are the files' statements in order: migrations[0] is schema
+// version 1. A state's version is its SQLite user_version. The files are
+// part of the binary, so errMigrations is a build mistake that every Open
+// reports and the tests catch.
+var migrations, errMigrations = loadMigrations(migrationFiles)
+
+// loadMigrations returns the statements of migrations/NNNN_name.sql,
+// checking that the numbers run 1, 2, 3 ... without a gap or a repeat.
+func loadMigrations(fsys fs.FS) ([]string, error) {
+	names, err := fs.Glob(fsys, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	out := make([]string, 0, len(names))
+	for i, name := range names {
+		base := path.Base(name)
+		num, _, ok := strings.Cut(base, "_")
+		n, err := strconv.Atoi(num)
+		if !ok || err != nil || n != i+1 {
+			return nil, fmt.Errorf("store: migration %s: want a name starting %04d_", name, i+1)
 		}
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, string(b))
+	}
+	return out, nil
+}
+
+// SchemaVersion is the schema version this binary writes: the number of
+// its migrations.
+func SchemaVersion() int { return len(migrations) }
+
+// NewerSchemaError means the state file was written by a newer convene,
+// whose schema this binary does not know.
+type NewerSchemaError struct {
+	State, Binary int // the state's schema version, and this binary's
+}
+
+func (e *NewerSchemaError) Error() string {
+	return fmt.Sprintf("this state was written by a newer convene (schema %d, this binary knows %d): upgrade the binary or restore a backup", e.State, e.Binary)
+}
+
+// migrate brings the schema up to date in one transaction: either every
+// missing migration is applied and the version recorded, or none is.
+func (s *Store) migrate() error {
+	if errMigrations != nil {
+		return errMigrations
+	}
+	return s.tx(context.Background(), func(tx *sql.Tx) error {
 		var version int
 		if err := tx.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+			return err
+		}
+		if err := checkVersion(version); err != nil {
 			return err
 		}
 		for i := version; i < len(migrations); i++ {
@@ -74,6 +122,14 @@ func (s *Store) migrate() error {
 		_, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations)))
 		return err
 	})
+}
+
+// checkVersion refuses a state whose schema this binary does not know.
+func checkVersion(version int) error {
+	if version > len(migrations) {
+		return &NewerSchemaError{State: version, Binary: len(migrations)}
+	}
+	return nil
 }
 
 // tx runs f in a transaction, committed if f returns nil.

@@ -12,35 +12,6 @@ import (
 	"time"
 )
 
-// subscribersTable holds the people who signed up on the web page, and
-// the secrets that sign their links. Owned by the web work; see web/.
-//
-// A row exists from the first sign-up on; confirmed turns 1 when the
-// confirmation link is followed. pending names the open confirmation
-// (NULL when none) and carries the zone and series it will apply, so that
-// a known address can change its choices only through its mailbox. key
-// names the subscriber in unsubscribe links. mails and mail_window count
-// the confirmation mails sent to the address, for its rate limit.
-const subscribersTable = `CREATE TABLE IF NOT EXISTS subscribers (
-	id              INTEGER PRIMARY KEY,
-	email           TEXT NOT NULL UNIQUE COLLATE NOCASE,
-	zone            TEXT NOT NULL,
-	series          TEXT NOT NULL DEFAULT '',
-	confirmed       INTEGER NOT NULL DEFAULT 0,
-	created         INTEGER NOT NULL,
-	key             TEXT NOT NULL UNIQUE,
-	pending         TEXT UNIQUE,
-	pending_zone    TEXT NOT NULL DEFAULT '',
-	pending_series  TEXT NOT NULL DEFAULT '',
-	pending_expires INTEGER NOT NULL DEFAULT 0,
-	mails           INTEGER NOT NULL DEFAULT 0,
-	mail_window     INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS secrets (
-	name  TEXT PRIMARY KEY,
-	value BLOB NOT NULL
-) WITHOUT ROWID`
-
 // ErrNotFound means no subscriber or open confirmation matched.
 var ErrNotFound = errors.New("not found")
 

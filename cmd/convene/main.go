@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "send-test":
 		return sendTest(ctx, args, stdout, stderr)
 	case "subscribers":
-		return subscribers(ctx, args, stdout, stderr) // web.go
+		return subscribers(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "convene", version)
 		return nil
