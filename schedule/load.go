@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"mime"
 	"net/mail"
 	"net/url"
 	"os"
@@ -216,6 +217,7 @@ func (d *decoder) session(path string, v any, cal *Calendar) Session {
 	s := Session{ID: t.id()}
 	s.Zone, s.Start, s.Duration = d.start(t, cal)
 	s.Details = t.details(true)
+	s.Recordings = t.recordings("recording")
 	if s.Zone != nil && !s.Start.Wall.IsZero() {
 		if !s.Start.Fixed {
 			if _, fit := Resolve(s.Start.Wall, s.Zone); fit == Gap {
@@ -233,6 +235,9 @@ func (d *decoder) series(path string, v any, cal *Calendar) Series {
 	s := Series{ID: t.id()}
 	s.Zone, s.Start, s.Duration = d.start(t, cal)
 	s.Details = t.details(true)
+	if t.value("recording") != nil {
+		d.fail(path+".recording", "a series has no one recording: give each meeting's under [[series.changes]] with its occurrence")
+	}
 	s.RRule = t.str("rrule", oneLine|required)
 	skips := t.list("skip")
 	changes := t.tables("changes")
@@ -287,6 +292,7 @@ func (d *decoder) series(path string, v any, cal *Calendar) Series {
 			}
 		}
 		c.Details = ct.details(false)
+		c.Recordings = ct.recordings("recording")
 		ct.done()
 		if len(walls) == 1 {
 			c.Original = walls[0]
@@ -636,4 +642,66 @@ func (t *table) details(withTitle bool) Details {
 		d.Links = append(d.Links, l)
 	}
 	return d
+}
+
+// recordings reads k, one recording table or a list of them (audio and
+// video, say).
+func (t *table) recordings(k string) []Recording {
+	v := t.value(k)
+	if v == nil {
+		return nil
+	}
+	path := t.key(k)
+	switch v.(type) {
+	case map[string]any:
+		if r, ok := t.d.recording(path, v); ok {
+			return []Recording{r}
+		}
+		return nil
+	case []any, []map[string]any:
+	default:
+		t.d.fail(path, `must be { url = "https://…", type = "audio/mpeg", length = BYTES, duration = "1h12m" } or a list of them`)
+		return nil
+	}
+	var out []Recording
+	for i, e := range t.list(k) {
+		if r, ok := t.d.recording(fmt.Sprintf("%s[%d]", path, i), e); ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (d *decoder) recording(path string, v any) (Recording, bool) {
+	t := d.table(path, v)
+	defer t.done()
+	if t.m == nil {
+		return Recording{}, false
+	}
+	n := len(d.problems)
+	r := Recording{URL: t.str("url", oneLine|required), Type: t.str("type", oneLine|required)}
+	if u, err := url.Parse(r.URL); r.URL != "" && (err != nil || u.Scheme != "https" || u.Host == "") {
+		d.fail(t.key("url"), "%q must be an https URL, where podcast apps and browsers can fetch it", r.URL)
+	}
+	if r.Type != "" {
+		mt, _, err := mime.ParseMediaType(r.Type)
+		if err != nil || (!strings.HasPrefix(mt, "audio/") && !strings.HasPrefix(mt, "video/")) {
+			d.fail(t.key("type"), "%q must be an audio or video media type such as \"audio/mpeg\" or \"video/mp4\"", r.Type)
+		}
+	}
+	switch n := t.value("length").(type) {
+	case nil:
+		d.fail(t.key("length"), "is required: the file's size in bytes (podcast apps need it)")
+	case int64:
+		if n <= 0 {
+			d.fail(t.key("length"), "%d must be a positive number of bytes", n)
+		}
+		r.Length = n
+	default:
+		d.fail(t.key("length"), "%v must be the file's size in bytes, a whole number such as 48213000", n)
+	}
+	if dur, ok := t.duration("duration"); ok {
+		r.Duration = dur
+	}
+	return r, len(d.problems) == n
 }

@@ -2,10 +2,12 @@ package schedule
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestParseBadFile checks that one bad file reports every problem at once,
@@ -201,6 +203,50 @@ occurrence = 2024-01-21T20:00:00-05:00`,
 				"events.toml:36: series[4].changes[2].occurrence: must be a local date or local date-time, without an offset",
 			},
 		},
+		{
+			name: "recordings",
+			toml: cal + `[[sessions]]
+id = "a"
+title = "A"
+start = 2024-01-01T10:00:00
+recording = { url = "http://example.org/a.mp3", type = "text/html", length = 0, duration = "long", bitrate = 128 }
+[[sessions]]
+id = "b"
+title = "B"
+start = 2024-01-02T10:00:00
+recording = [
+  { url = "https://example.org/b.mp3", type = "audio/mpeg", length = 1.5 },
+  { type = "video/mp4", length = 10 },
+  "https://example.org/b.ogg",
+]
+[[sessions]]
+id = "c"
+title = "C"
+start = 2024-01-03T10:00:00
+recording = "https://example.org/c.mp3"
+[[series]]
+id = "s"
+title = "S"
+start = 2024-01-07T20:00:00
+rrule = "FREQ=WEEKLY"
+recording = { url = "https://example.org/s.mp3", type = "audio/mpeg", length = 1 }
+[[series.changes]]
+occurrence = 2024-01-14
+recording = { url = "https://example.org/s.mp3", type = "audio/mpeg" }`,
+			want: []string{
+				`events.toml:8: sessions[0].recording.url: "http://example.org/a.mp3" must be an https URL, where podcast apps and browsers can fetch it`,
+				`events.toml:8: sessions[0].recording.type: "text/html" must be an audio or video media type such as "audio/mpeg" or "video/mp4"`,
+				`events.toml:8: sessions[0].recording.length: 0 must be a positive number of bytes`,
+				`events.toml:8: sessions[0].recording.duration: long must be a positive duration such as "1h30m"`,
+				`events.toml:8: sessions[0].recording.bitrate: unknown key`,
+				`events.toml:13: sessions[1].recording[0].length: 1.5 must be the file's size in bytes, a whole number such as 48213000`,
+				`events.toml:13: sessions[1].recording[1].url: is required`,
+				`events.toml:13: sessions[1].recording[2]: must be a table`,
+				`events.toml:22: sessions[2].recording: must be { url = "https://…", type = "audio/mpeg", length = BYTES, duration = "1h12m" } or a list of them`,
+				`events.toml:28: series[0].recording: a series has no one recording: give each meeting's under [[series.changes]] with its occurrence`,
+				`events.toml:31: series[0].changes[0].recording.length: is required: the file's size in bytes (podcast apps need it)`,
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,5 +276,44 @@ func TestLoadSample(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(t.TempDir(), "missing.toml")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Load(missing) = %v, want ErrNotExist", err)
+	}
+}
+
+func TestRecordings(t *testing.T) {
+	const toml = `[calendar]
+name = "G"
+timezone = "America/New_York"
+[[sessions]]
+id = "a"
+title = "A"
+start = 2024-01-01T10:00:00
+recording = { url = "https://example.org/a.mp3", type = "audio/mpeg", length = 48213000, duration = "1h12m" }
+[[series]]
+id = "s"
+title = "S"
+start = 2024-01-07T20:00:00
+rrule = "FREQ=WEEKLY;COUNT=3"
+[[series.changes]]
+occurrence = 2024-01-14
+recording = [
+  { url = "https://example.org/s.mp3", type = "audio/mpeg", length = 1 },
+  { url = "https://example.org/s.mp4", type = "video/mp4", length = 2 },
+]`
+	s, err := Parse("events.toml", []byte(toml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Recording{URL: "https://example.org/a.mp3", Type: "audio/mpeg", Length: 48213000, Duration: 72 * time.Minute}
+	if got := s.Sessions[0].Recordings; len(got) != 1 || got[0] != want {
+		t.Errorf("session recordings = %+v, want [%+v]", got, want)
+	}
+	var n []int
+	for _, o := range s.Expand(time.Time{}, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		if o.Series {
+			n = append(n, len(o.Recordings))
+		}
+	}
+	if fmt.Sprint(n) != "[0 2 0]" {
+		t.Errorf("recordings per occurrence = %v, want [0 2 0]", n)
 	}
 }

@@ -51,6 +51,15 @@ type Organizer struct{ Name, Email string }
 // Link is a titled URL shown with a meeting, such as a recording.
 type Link struct{ Title, URL string }
 
+// Recording is a published recording of a meeting, shown in the page's
+// archive and enclosed in the podcast feed.
+type Recording struct {
+	URL      string // https
+	Type     string // media type, audio/* or video/*, such as audio/mpeg
+	Length   int64  // bytes
+	Duration time.Duration
+}
+
 // Reminders holds the group-wide reminder settings.
 type Reminders struct {
 	Before     []time.Duration // one email per offset before the start
@@ -68,7 +77,10 @@ type Details struct {
 	Reading     string
 	Facilitator string
 	Links       []Link
-	Status      Status
+	// Recordings of a session or of one occurrence of a series (set by
+	// a change); a series itself has none.
+	Recordings []Recording
+	Status     Status
 	// Reminders overrides Reminders.Before. nil inherits; an empty,
 	// non-nil slice means no reminders.
 	Reminders []time.Duration
@@ -146,6 +158,9 @@ func (d Details) merge(o Details) Details {
 	set(&d.Facilitator, o.Facilitator)
 	if o.Links != nil {
 		d.Links = o.Links
+	}
+	if o.Recordings != nil {
+		d.Recordings = o.Recordings
 	}
 	if o.Status != "" {
 		d.Status = o.Status
