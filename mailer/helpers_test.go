@@ -362,7 +362,7 @@ func dump(rows []store.OutboxRow) string {
 func states(rows []store.OutboxRow) map[string]int {
 	out := map[string]int{}
 	for _, r := range rows {
-		out[r.Kind+" "+r.Recipient+" "+r.State]++
+		out[string(r.Kind)+" "+r.Recipient+" "+string(r.State)]++
 	}
 	return out
 }

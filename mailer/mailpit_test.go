@@ -232,6 +232,7 @@ func waitUntil(t testing.TB, timeout time.Duration, what string, cond func() boo
 // and a 50s reminder, and reads the reminder back from mailpit.
 func TestMailpitEndToEnd(t *testing.T) {
 	mp := startMailpit(t)
+	convene(t) // build before the clock starts: a slow build is not a late reminder
 	dir := t.TempDir()
 	httpAddr := freePort(t)
 	start := time.Now().Add(60 * time.Second).Truncate(time.Second)

@@ -98,7 +98,7 @@ func (c *Composer) Row(row store.OutboxRow, o *schedule.Occurrence, now time.Tim
 	if err != nil {
 		zone = c.Schedule.Calendar.Zone
 	}
-	v := c.base(row.Kind, row.Unsubscribe)
+	v := c.base(string(row.Kind), row.Unsubscribe)
 	v.Title = row.Title
 	starts := row.Starts
 	if o != nil && row.Kind != KindCancelled {
@@ -120,6 +120,8 @@ func (c *Composer) Row(row store.OutboxRow, o *schedule.Occurrence, now time.Tim
 		v.Subject = fmt.Sprintf("Moved: %s, now %s", v.Title, short(starts, zone))
 	case KindCancelled:
 		v.Subject = fmt.Sprintf("Cancelled: %s, %s", v.Title, short(starts, zone))
+	case KindBackOn:
+		v.Subject = fmt.Sprintf("Back on: %s, %s", v.Title, short(starts, zone))
 	default:
 		return nil, fmt.Errorf("outbox row %s: unknown kind %q", row.Ident, row.Kind)
 	}

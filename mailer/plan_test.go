@@ -256,7 +256,7 @@ reminders = ["1h"]`)
 
 // rowsFor turns planned reminders into outbox rows in the given state, as
 // the store would hold them.
-func rowsFor(rs []Reminder, state string) []store.OutboxRow {
+func rowsFor(rs []Reminder, state store.State) []store.OutboxRow {
 	var out []store.OutboxRow
 	for i, r := range rs {
 		out = append(out, store.OutboxRow{ID: int64(i + 1), Ident: r.Ident(), Kind: KindReminder, Occurrence: r.Occurrence.Key(),
@@ -277,8 +277,8 @@ reminders = ["48h", "1h"]
 `
 	tests := []struct {
 		name        string
-		after       string // events.toml after the edit
-		state       string // state of the old rows
+		after       string      // events.toml after the edit
+		state       store.State // state of the old rows
 		rcpts       []Recipient
 		wantDeleted int
 		wantNotices []string // kind|occurrence|starts
@@ -354,13 +354,13 @@ reminders = ["48h", "1h"]
 			for _, o := range occs {
 				live[o.Key()] = o
 			}
-			ch := reconcile(rows, Plan(occs, tt.rcpts, s1.Offsets, win), live, tt.rcpts, now)
+			ch := reconcile(rows, Plan(occs, tt.rcpts, s1.Offsets, win), live, tt.rcpts, settle{now: now, grace: time.Hour})
 			if len(ch.Delete) != tt.wantDeleted {
 				t.Errorf("deleted %d rows, want %d", len(ch.Delete), tt.wantDeleted)
 			}
 			var notices []string
 			for _, n := range ch.Insert {
-				notices = append(notices, n.Kind+"|"+n.Occurrence+"|"+n.Starts.UTC().Format("2006-01-02T15:04Z"))
+				notices = append(notices, string(n.Kind)+"|"+n.Occurrence+"|"+n.Starts.UTC().Format("2006-01-02T15:04Z"))
 				if !n.Due.Equal(now) {
 					t.Errorf("notice %s due %v, want now", n.Ident, n.Due)
 				}
@@ -404,7 +404,7 @@ reminders = ["48h"]
 	for _, o := range occs {
 		live[o.Key()] = o
 	}
-	ch := reconcile(rows, Plan(occs, []Recipient{list}, s1.Offsets, win), live, []Recipient{list}, now)
+	ch := reconcile(rows, Plan(occs, []Recipient{list}, s1.Offsets, win), live, []Recipient{list}, settle{now: now, grace: time.Hour})
 	if len(ch.Insert) == 0 {
 		t.Fatal("no notice")
 	}

@@ -31,6 +31,11 @@ type Options struct {
 	// Grace is how late a reminder may still go out after downtime,
 	// as long as the meeting has not started (default 2h).
 	Grace time.Duration
+	// NoticeDelay is how long a change must last before a notice tells
+	// of it, and before a reminder of the changed meeting goes out
+	// (default 0: none; serve's --notice-delay is a few minutes). An
+	// edit reverted sooner sends nothing.
+	NoticeDelay time.Duration
 	// Horizon is how far ahead reminders are planned (default 60 days);
 	// the plan is renewed every ReplanEvery (default 6h) and on Load.
 	Horizon     time.Duration
@@ -59,16 +64,20 @@ type Options struct {
 // and SendConfirmation are safe to call from any goroutine while Run
 // runs.
 type Worker struct {
-	o    Options
-	snap atomic.Pointer[snapshot]
-	wake chan struct{}
-	plan sync.Mutex // one re-plan at a time
+	o      Options
+	loaded atomic.Pointer[snapshot] // the schedule to plan from
+	snap   atomic.Pointer[snapshot] // the schedule the outbox was last planned from: sends use it
+	wake   chan struct{}
+	plan   sync.Mutex  // one re-plan at a time
+	sent   atomic.Bool // a message went out since the last re-plan
+	warm   atomic.Bool // the outbox was planned once by this worker
 
 	// owned by Run
 	pausedUntil time.Time
 	connFails   int
 	lastSend    time.Time
 	lastPlan    time.Time
+	lastStale   int64 // the row that last did not match the schedule
 }
 
 type snapshot struct {
@@ -138,7 +147,7 @@ func (w *Worker) Load(ctx context.Context, s *schedule.Schedule, set *feed.Set) 
 		}
 		comp.DKIM = gomail.NewDKIMSigner(comp.domain(), sel, w.o.DKIMKey)
 	}
-	w.snap.Store(&snapshot{s: s, comp: comp, live: live})
+	w.loaded.Store(&snapshot{s: s, comp: comp, live: live})
 	return w.Replan(ctx)
 }
 
@@ -147,7 +156,7 @@ func (w *Worker) Load(ctx context.Context, s *schedule.Schedule, set *feed.Set) 
 func (w *Worker) Replan(ctx context.Context) error {
 	w.plan.Lock()
 	defer w.plan.Unlock()
-	sn := w.snap.Load()
+	sn := w.loaded.Load()
 	if sn == nil {
 		return errors.New("mailer: no schedule loaded")
 	}
@@ -167,15 +176,18 @@ func (w *Worker) Replan(ctx context.Context) error {
 	}
 	want := Plan(occs, rcpts, sn.s.Offsets, Window{Now: now, Grace: w.o.Grace, Horizon: w.o.Horizon})
 	var ch store.OutboxChanges
-	err = w.o.Store.ReplanOutbox(ctx, now, func(rows []store.OutboxRow) store.OutboxChanges {
-		ch = reconcile(rows, want, sn.live, rcpts, now)
+	w.sent.Store(false)
+	err = w.o.Store.ReplanOutbox(ctx, now.Add(-w.o.Grace), func(rows []store.OutboxRow) store.OutboxChanges {
+		ch = reconcile(rows, want, sn.live, rcpts, settle{now: now, grace: w.o.Grace, delay: w.o.NoticeDelay, cold: !w.warm.Load()})
 		return ch
 	})
 	if err != nil {
 		return err
 	}
+	w.snap.Store(sn)
+	w.warm.Store(true)
 	w.o.Log.Info("reminders planned", "reminders", len(want), "recipients", len(rcpts),
-		"dropped", len(ch.Delete), "notices", len(ch.Insert))
+		"dropped", len(ch.Delete), "expired", len(ch.Expire), "notices", len(ch.Insert))
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -298,11 +310,23 @@ func (w *Worker) send(ctx context.Context, r store.OutboxRow) error {
 	case !now.Before(r.Starts) || (ok && r.Kind != KindCancelled && !now.Before(o.Start)):
 		w.o.Log.Info("not sent: the meeting has started", "kind", r.Kind, "to", r.Recipient, "occurrence", r.Occurrence)
 		return st.MarkExpired(ctx, r.ID, "the meeting has started")
-	case now.After(r.Due.Add(w.o.Grace)):
+	case r.Kind == KindReminder && now.After(r.Due.Add(w.o.Grace)):
 		w.o.Log.Info("not sent: later than the grace window", "kind", r.Kind, "to", r.Recipient,
 			"occurrence", r.Occurrence, "due", r.Due, "grace", w.o.Grace)
 		return st.MarkExpired(ctx, r.ID, fmt.Sprintf("more than %s late", w.o.Grace))
+	case !describes(r, op):
+		// The schedule changed since the row was read: re-plan, and
+		// give up a row that a re-plan does not mend.
+		if r.ID == w.lastStale {
+			return st.MarkExpired(ctx, r.ID, "does not match the schedule")
+		}
+		w.lastStale = r.ID
+		return w.Replan(ctx)
+	case r.Kind != KindReminder && w.sent.Load():
+		// A reminder sent since the plan may have told the news.
+		return w.Replan(ctx)
 	}
+	w.lastStale = 0
 	m, err := sn.comp.Row(r, op, now)
 	if err != nil {
 		w.o.Log.Error("cannot build message", "to", r.Recipient, "occurrence", r.Occurrence, "err", err)
@@ -311,7 +335,7 @@ func (w *Worker) send(ctx context.Context, r store.OutboxRow) error {
 	if err := w.pace(ctx); err != nil {
 		return nil
 	}
-	claimed, err := st.MarkSending(ctx, r.ID)
+	claimed, err := st.MarkSending(ctx, r.ID, r.Starts)
 	if err != nil || !claimed {
 		return err
 	}
@@ -319,6 +343,7 @@ func (w *Worker) send(ctx context.Context, r store.OutboxRow) error {
 	w.lastSend = time.Now()
 	if err == nil {
 		w.connFails = 0
+		w.sent.Store(true)
 		w.o.Log.Debug("sent", "kind", r.Kind, "to", r.Recipient, "occurrence", r.Occurrence, "late", w.o.Now().Sub(r.Due))
 		return st.MarkSent(bg, r.ID, w.o.Now())
 	}

@@ -13,15 +13,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-)
 
-// States are the reminder states always exported, zero when none.
-var States = []string{"pending", "sent", "failed", "expired"}
+	"github.com/convene/convene/store"
+)
 
 // Outbox reports the reminders by state and the age of the oldest one
 // that is due but not sent. *store.Store implements it.
 type Outbox interface {
-	OutboxStats(ctx context.Context) (counts map[string]int, oldestOverdue time.Duration, err error)
+	OutboxStats(ctx context.Context) (counts map[store.State]int, oldestOverdue time.Duration, err error)
 }
 
 // Metrics holds convene's collectors in a registry of its own, so that
@@ -150,22 +149,8 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(remindersDesc, err)
 		return
 	}
-	for _, s := range States {
-		ch <- prometheus.MustNewConstMetric(remindersDesc, prometheus.GaugeValue, float64(counts[s]), s)
-	}
-	for s, n := range counts {
-		if !isState(s) {
-			ch <- prometheus.MustNewConstMetric(remindersDesc, prometheus.GaugeValue, float64(n), s)
-		}
+	for _, s := range store.States {
+		ch <- prometheus.MustNewConstMetric(remindersDesc, prometheus.GaugeValue, float64(counts[s]), string(s))
 	}
 	ch <- prometheus.MustNewConstMetric(overdueDesc, prometheus.GaugeValue, overdue.Seconds())
-}
-
-func isState(s string) bool {
-	for _, t := range States {
-		if s == t {
-			return true
-		}
-	}
-	return false
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/convene/convene/store"
 )
 
 // scrape fetches h as Prometheus does and returns every sample by its
@@ -85,17 +87,17 @@ func TestFeedServedAllocs(t *testing.T) {
 }
 
 type outbox struct {
-	counts  map[string]int
+	counts  map[store.State]int
 	overdue time.Duration
 	err     error
 }
 
-func (o *outbox) OutboxStats(context.Context) (map[string]int, time.Duration, error) {
+func (o *outbox) OutboxStats(context.Context) (map[store.State]int, time.Duration, error) {
 	return o.counts, o.overdue, o.err
 }
 
 func TestOutbox(t *testing.T) {
-	o := &outbox{counts: map[string]int{"pending": 3, "sent": 10, "sending": 1}, overdue: 90 * time.Second}
+	o := &outbox{counts: map[store.State]int{store.Pending: 3, store.Sent: 10, store.Sending: 1}, overdue: 90 * time.Second}
 	m := New("test")
 	m.WatchOutbox(o, time.Second)
 	got := scrape(t, m)

@@ -4,25 +4,44 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 )
 
-// States of an outbox row. A row goes pending -> sending -> sent, or to
-// failed (permanent SMTP error) or expired (too late to be useful).
+// State is where an outbox row is in its life: pending -> sending ->
+// sent, or failed (a permanent SMTP error) or expired (too late to be
+// useful).
+type State string
+
+// The states of an outbox row.
 const (
-	Pending = "pending"
-	Sending = "sending"
-	Sent    = "sent"
-	Failed  = "failed"
-	Expired = "expired"
+	Pending State = "pending"
+	Sending State = "sending"
+	Sent    State = "sent"
+	Failed  State = "failed"
+	Expired State = "expired"
+)
+
+// States lists every state, in the order of a row's life.
+var States = []State{Pending, Sending, Sent, Failed, Expired}
+
+// Kind is what an outbox row owes its recipient.
+type Kind string
+
+// The kinds of outbox rows: a reminder per (occurrence, offset,
+// recipient), and the notices that bring what a recipient was told about
+// a meeting in line with the schedule.
+const (
+	KindReminder  Kind = "reminder"
+	KindMoved     Kind = "moved"
+	KindCancelled Kind = "cancelled"
+	KindBackOn    Kind = "back-on" // a cancelled meeting is on after all
 )
 
 // OutboxRow is one message owed.
 type OutboxRow struct {
 	ID          int64
 	Ident       string
-	Kind        string // the mailer's: reminder, moved, cancelled
+	Kind        Kind
 	Occurrence  string // schedule.Occurrence.Key()
 	Offset      time.Duration
 	Recipient   string
@@ -32,8 +51,8 @@ type OutboxRow struct {
 	Starts      time.Time // the meeting start this row tells about
 	PrevStarts  time.Time // for a "moved" notice, the start it moved from
 	Due         time.Time
-	NextTry     time.Time // Due, or later after a temporary failure
-	State       string
+	NextTry     time.Time // when the row may be sent: Due or later (settling, retries)
+	State       State
 	Attempts    int
 	LastError   string
 	SentAt      time.Time
@@ -42,13 +61,14 @@ type OutboxRow struct {
 // OutboxChanges is what one re-plan does to the outbox.
 type OutboxChanges struct {
 	// Upsert inserts each row, or updates the row with the same Ident
-	// if, and only if, it is still pending.
+	// if, and only if, it is still pending. An updated row keeps its
+	// NextTry unless its Due changed.
 	Upsert []OutboxRow
 	// Delete drops these rows if they are still pending.
 	Delete []int64
-	// Restart records that the recipients of these sent rows were told
-	// about a new start (by a "moved" notice).
-	Restart map[int64]time.Time
+	// Expire records these rows as expired, with the reason, if they
+	// are still pending.
+	Expire map[int64]string
 	// Insert adds each row whose Ident is new (notices).
 	Insert []OutboxRow
 }
@@ -101,51 +121,52 @@ func queryOutbox(ctx context.Context, q interface {
 	return out, rows.Err()
 }
 
-// ReplanOutbox runs plan on every reminder row whose meeting starts after
-// after and that is pending, sending or sent, and applies the changes it
-// returns, all in one transaction, so that the sender cannot send a row
-// between the plan reading it and the plan changing it.
+// ReplanOutbox runs plan on the rows a re-plan needs, and applies the
+// changes it returns, all in one transaction, so that the sender cannot
+// send a row between the plan reading it and the plan changing it. The
+// rows are every pending row, and every row being sent or sent about a
+// meeting that starts after after (what recipients were told), in order
+// of id.
 func (s *Store) ReplanOutbox(ctx context.Context, after time.Time, plan func([]OutboxRow) OutboxChanges) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := queryOutbox(ctx, tx, `WHERE kind = 'reminder' AND starts > ? AND state IN ('pending', 'sending', 'sent') ORDER BY id`, ms(after))
+		rows, err := queryOutbox(ctx, tx, `WHERE state = ? OR (state IN (?, ?) AND starts > ?) ORDER BY id`,
+			Pending, Sending, Sent, ms(after))
 		if err != nil {
 			return err
 		}
 		ch := plan(rows)
 		if len(ch.Upsert) > 0 {
 			up, err := tx.PrepareContext(ctx, `INSERT INTO outbox (ident, kind, occurrence, offset_ms, recipient, zone, unsubscribe, title, starts, prev_starts, due, next_try, state)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (ident) DO UPDATE SET zone = excluded.zone, unsubscribe = excluded.unsubscribe,
 					title = excluded.title, starts = excluded.starts, due = excluded.due,
 					next_try = CASE WHEN outbox.due = excluded.due THEN outbox.next_try ELSE excluded.next_try END
-				WHERE outbox.state = 'pending' AND (outbox.zone, outbox.unsubscribe, outbox.title, outbox.starts, outbox.due)
+				WHERE outbox.state = excluded.state AND (outbox.zone, outbox.unsubscribe, outbox.title, outbox.starts, outbox.due)
 					IS NOT (excluded.zone, excluded.unsubscribe, excluded.title, excluded.starts, excluded.due)`)
 			if err != nil {
 				return err
 			}
 			defer up.Close()
 			for _, r := range ch.Upsert {
-				if _, err := up.ExecContext(ctx, r.Ident, r.Kind, r.Occurrence, r.Offset.Milliseconds(), r.Recipient, r.Zone,
-					r.Unsubscribe, r.Title, ms(r.Starts), ms(r.PrevStarts), ms(r.Due), ms(r.Due)); err != nil {
+				if _, err := up.ExecContext(ctx, insertArgs(r)...); err != nil {
 					return err
 				}
 			}
 		}
 		for _, id := range ch.Delete {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ? AND state = 'pending'`, id); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ? AND state = ?`, id, Pending); err != nil {
 				return err
 			}
 		}
-		for id, at := range ch.Restart {
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET starts = ? WHERE id = ?`, ms(at), id); err != nil {
+		for id, reason := range ch.Expire {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, last_error = ? WHERE id = ? AND state = ?`,
+				Expired, reason, id, Pending); err != nil {
 				return err
 			}
 		}
 		for _, r := range ch.Insert {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (ident, kind, occurrence, offset_ms, recipient, zone, unsubscribe, title, starts, prev_starts, due, next_try, state)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') ON CONFLICT (ident) DO NOTHING`,
-				r.Ident, r.Kind, r.Occurrence, r.Offset.Milliseconds(), r.Recipient, r.Zone, r.Unsubscribe, r.Title,
-				ms(r.Starts), ms(r.PrevStarts), ms(r.Due), ms(r.Due)); err != nil {
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ident) DO NOTHING`, insertArgs(r)...); err != nil {
 				return err
 			}
 		}
@@ -157,11 +178,22 @@ func (s *Store) ReplanOutbox(ctx context.Context, after time.Time, plan func([]O
 	return nil
 }
 
+// insertArgs are the values of a new pending row r; a zero NextTry means
+// Due.
+func insertArgs(r OutboxRow) []any {
+	next := r.NextTry
+	if next.IsZero() {
+		next = r.Due
+	}
+	return []any{r.Ident, r.Kind, r.Occurrence, r.Offset.Milliseconds(), r.Recipient, r.Zone, r.Unsubscribe, r.Title,
+		ms(r.Starts), ms(r.PrevStarts), ms(r.Due), ms(next), Pending}
+}
+
 // RecoverOutbox returns rows left "sending" by a crash to "pending": the
 // message may or may not have been accepted, and sending it again is
 // the only way not to lose it. It returns how many rows it recovered.
 func (s *Store) RecoverOutbox(ctx context.Context) (int, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET state = 'pending' WHERE state = 'sending'`)
+	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET state = ? WHERE state = ?`, Pending, Sending)
 	if err != nil {
 		return 0, fmt.Errorf("recover outbox: %w", err)
 	}
@@ -173,7 +205,7 @@ func (s *Store) RecoverOutbox(ctx context.Context) (int, error) {
 // false when nothing is pending.
 func (s *Store) NextOutbox(ctx context.Context) (next time.Time, ok bool, err error) {
 	var v sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT MIN(next_try) FROM outbox WHERE state = 'pending'`).Scan(&v); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT MIN(next_try) FROM outbox WHERE state = ?`, Pending).Scan(&v); err != nil {
 		return time.Time{}, false, fmt.Errorf("next outbox row: %w", err)
 	}
 	return fromMS(v.Int64), v.Valid, nil
@@ -182,7 +214,7 @@ func (s *Store) NextOutbox(ctx context.Context) (next time.Time, ok bool, err er
 // DueOutbox returns up to limit pending rows due at or before now, in
 // order of when they are due.
 func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxRow, error) {
-	rows, err := queryOutbox(ctx, s.db, `WHERE state = 'pending' AND next_try <= ? ORDER BY next_try, id LIMIT ?`, ms(now), limit)
+	rows, err := queryOutbox(ctx, s.db, `WHERE state = ? AND next_try <= ? ORDER BY next_try, id LIMIT ?`, Pending, ms(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("due outbox rows: %w", err)
 	}
@@ -199,9 +231,11 @@ func (s *Store) Outbox(ctx context.Context) ([]OutboxRow, error) {
 }
 
 // MarkSending claims a pending row before its SMTP transaction. It
-// returns false if the row is no longer pending (a re-plan dropped it).
-func (s *Store) MarkSending(ctx context.Context, id int64) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ? AND state = 'pending'`, id)
+// returns false if the row is no longer pending or no longer tells of the
+// start starts (a re-plan dropped or moved it since it was read).
+func (s *Store) MarkSending(ctx context.Context, id int64, starts time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = attempts + 1 WHERE id = ? AND state = ? AND starts = ?`,
+		Sending, id, Pending, ms(starts))
 	if err != nil {
 		return false, fmt.Errorf("mark outbox row %d sending: %w", id, err)
 	}
@@ -211,33 +245,35 @@ func (s *Store) MarkSending(ctx context.Context, id int64) (bool, error) {
 
 // MarkSent records the server's acceptance of a row at at.
 func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time) error {
-	return s.mark(ctx, id, `state = 'sent', sent_at = ?, last_error = ''`, ms(at))
+	return s.mark(ctx, id, Sent, `sent_at = ?, last_error = ''`, ms(at))
 }
 
 // MarkRetry returns a row to pending, to be tried again at next.
 func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, reason string) error {
-	return s.mark(ctx, id, `state = 'pending', next_try = ?, last_error = ?`, ms(next), reason)
+	return s.mark(ctx, id, Pending, `next_try = ?, last_error = ?`, ms(next), reason)
 }
 
 // MarkUntried returns a claimed row to pending without counting the
 // attempt, to be tried again at next (sending is paused).
 func (s *Store) MarkUntried(ctx context.Context, id int64, next time.Time, reason string) error {
-	return s.mark(ctx, id, `state = 'pending', attempts = max(attempts - 1, 0), next_try = ?, last_error = ?`, ms(next), reason)
+	return s.mark(ctx, id, Pending, `attempts = max(attempts - 1, 0), next_try = ?, last_error = ?`, ms(next), reason)
 }
 
 // MarkFailed records a permanent failure; the row is not tried again.
 func (s *Store) MarkFailed(ctx context.Context, id int64, reason string) error {
-	return s.mark(ctx, id, `state = 'failed', last_error = ?`, reason)
+	return s.mark(ctx, id, Failed, `last_error = ?`, reason)
 }
 
 // MarkExpired records that a row became useless before it could be sent.
 func (s *Store) MarkExpired(ctx context.Context, id int64, reason string) error {
-	return s.mark(ctx, id, `state = 'expired', last_error = ?`, reason)
+	return s.mark(ctx, id, Expired, `last_error = ?`, reason)
 }
 
-func (s *Store) mark(ctx context.Context, id int64, set string, args ...any) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE outbox SET `+set+` WHERE id = ?`, append(args, id)...); err != nil {
-		return fmt.Errorf("update outbox row %d (%s): %w", id, strings.Fields(set)[2], err)
+// mark moves row id to state, setting the columns of set.
+func (s *Store) mark(ctx context.Context, id int64, state State, set string, args ...any) error {
+	args = append([]any{state}, append(args, id)...)
+	if _, err := s.db.ExecContext(ctx, `UPDATE outbox SET state = ?, `+set+` WHERE id = ?`, args...); err != nil {
+		return fmt.Errorf("mark outbox row %d %s: %w", id, state, err)
 	}
 	return nil
 }
@@ -245,15 +281,18 @@ func (s *Store) mark(ctx context.Context, id int64, set string, args ...any) err
 // OutboxStats returns how many rows are in each state (pending, sending,
 // sent, failed, expired, each present even when zero) and how long the
 // most overdue pending row has been waiting (0 if none is overdue).
-func (s *Store) OutboxStats(ctx context.Context) (counts map[string]int, oldestOverdue time.Duration, err error) {
-	counts = map[string]int{Pending: 0, Sending: 0, Sent: 0, Failed: 0, Expired: 0}
+func (s *Store) OutboxStats(ctx context.Context) (counts map[State]int, oldestOverdue time.Duration, err error) {
+	counts = map[State]int{}
+	for _, st := range States {
+		counts[st] = 0
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM outbox GROUP BY state`)
 	if err != nil {
 		return nil, 0, fmt.Errorf("outbox stats: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var state string
+		var state State
 		var n int
 		if err := rows.Scan(&state, &n); err != nil {
 			return nil, 0, fmt.Errorf("outbox stats: %w", err)
@@ -265,7 +304,7 @@ func (s *Store) OutboxStats(ctx context.Context) (counts map[string]int, oldestO
 	}
 	now := time.Now()
 	var oldest sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT MIN(next_try) FROM outbox WHERE state = 'pending' AND next_try <= ?`, ms(now)).Scan(&oldest); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT MIN(next_try) FROM outbox WHERE state = ? AND next_try <= ?`, Pending, ms(now)).Scan(&oldest); err != nil {
 		return nil, 0, fmt.Errorf("outbox stats: %w", err)
 	}
 	if oldest.Valid {

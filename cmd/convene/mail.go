@@ -25,7 +25,7 @@ type mailConfig struct {
 	smtp, passwordFile string
 	outbox             string
 	dkimKey, dkimSel   string
-	grace              time.Duration
+	grace, noticeDelay time.Duration
 	rate               float64
 }
 
@@ -38,6 +38,7 @@ func addMailFlags(fs *flag.FlagSet) *mailConfig {
 	fs.StringVar(&c.dkimKey, "dkim-key", "", "PEM private key (RSA or Ed25519) to DKIM-sign mail for the domain of reminders.from")
 	fs.StringVar(&c.dkimSel, "dkim-selector", "convene", "DKIM selector")
 	fs.DurationVar(&c.grace, "reminder-grace", 2*time.Hour, "after downtime, send a reminder at most this late (and never after its meeting started)")
+	fs.DurationVar(&c.noticeDelay, "notice-delay", 5*time.Minute, "how long a change to a meeting must stand before members are told of it (moved, cancelled, back on) and before its reminders go out; a change reverted sooner sends nothing")
 	fs.Float64Var(&c.rate, "send-rate", 0, "at most this many emails per second (0: no limit)")
 	return c
 }
@@ -120,7 +121,7 @@ func startMail(d *daemon, c *mailConfig) (*mailer.Worker, func(context.Context),
 		Recipients: func(ctx context.Context, s *schedule.Schedule) ([]mailer.Recipient, error) {
 			return recipients(ctx, s, d.store, d.unsubscribeURL)
 		},
-		Grace: c.grace, Rate: c.rate, DKIMKey: key, DKIMSelector: c.dkimSel,
+		Grace: c.grace, NoticeDelay: c.noticeDelay, Rate: c.rate, DKIMKey: key, DKIMSelector: c.dkimSel,
 	}
 	if d.metrics != nil {
 		opts.OnSMTPError = d.metrics.SMTPError
