@@ -22,6 +22,9 @@ const (
 	KindRRule                  // an RFC 5545 RRULE without DTSTART
 	KindDateTime               // a local or offset date-time
 	KindOccurrence             // a local date or local date-time
+	KindHTTPS                  // an absolute https URL
+	KindMediaType              // an audio/* or video/* media type
+	KindBytes                  // a positive whole number of bytes
 	KindTable                  // a table whose keys are Key.Keys
 )
 
@@ -34,6 +37,7 @@ type Key struct {
 	Name     string
 	Kind     Kind
 	List     bool   // an array of Kind values; with KindTable an array of tables
+	OrOne    bool   // with List: one value alone stands for a list of one
 	Required bool   // must be given (in a table that is given)
 	Default  string // what applies when it is not given, for docs; "" for nothing
 	Doc      string // one line for people: what the key means
@@ -67,6 +71,16 @@ func or(s, def string) string {
 	return def
 }
 
+// recording is the key of the recordings of one meeting: a session, or
+// one occurrence of a series through a change.
+var recording = Key{Name: "recording", Kind: KindTable, List: true, OrOne: true,
+	Doc: "the meeting's recording, shown in the page's archive and the podcast feed; a list for several (audio and video)", Keys: []Key{
+		{Name: "url", Kind: KindHTTPS, Required: true, Doc: "where the file is"},
+		{Name: "type", Kind: KindMediaType, Required: true, Doc: "the file's media type"},
+		{Name: "length", Kind: KindBytes, Required: true, Doc: "the file's size in bytes, which podcast apps need"},
+		{Name: "duration", Kind: KindDuration, Doc: "how long the recording plays"},
+	}}
+
 // meeting returns the keys of a [[sessions]] or [[series]] table.
 func meeting(what string) []Key {
 	return append([]Key{
@@ -95,22 +109,28 @@ var Keys = []Key{
 		{Name: "from", Kind: KindMailbox, Doc: "the sender of reminders"},
 		{Name: "recipients", Kind: KindMailbox, List: true, Doc: "static recipients; web sign-ups add more"},
 	}},
-	{Name: "sessions", Kind: KindTable, List: true, Doc: "one-off meetings", Keys: meeting("session")},
+	{Name: "sessions", Kind: KindTable, List: true, Doc: "one-off meetings", Keys: append(meeting("session"), recording)},
 	{Name: "series", Kind: KindTable, List: true, Doc: "recurring meetings", Keys: append(meeting("series"),
 		Key{Name: "rrule", Kind: KindRRule, Required: true, Doc: "how it recurs: an RFC 5545 RRULE without DTSTART"},
 		Key{Name: "skip", Kind: KindOccurrence, List: true, Doc: "occurrences removed: a local date, or the original local date-time"},
 		Key{Name: "changes", Kind: KindTable, List: true, Doc: "changes to one occurrence", Keys: append([]Key{
 			{Name: "occurrence", Kind: KindOccurrence, Required: true, Doc: "which occurrence: its local date, or its original local date-time"},
 			{Name: "start", Kind: KindDateTime, Doc: "a new start"},
-		}, details(false, "the series' value")...)},
+		}, append(details(false, "the series' value"), recording)...)},
 	)},
 }
 
 // Type is the key's TOML type, for people.
 func (k Key) Type() string {
-	t := map[Kind]string{KindDateTime: "date-time", KindOccurrence: "date or date-time", KindTable: "table"}[k.Kind]
+	t := map[Kind]string{KindDateTime: "date-time", KindOccurrence: "date or date-time", KindTable: "table", KindBytes: "integer"}[k.Kind]
 	if t == "" {
 		t = "string"
+	}
+	if k.List && k.OrOne {
+		if k.Kind == KindTable {
+			return "table or array of tables"
+		}
+		return t + " or array of " + t + "s"
 	}
 	if k.List {
 		if k.Kind == KindTable {
@@ -130,6 +150,12 @@ func (k Key) Rule() string {
 		return "lowercase letters, digits and single hyphens ([a-z0-9-])"
 	case KindURL:
 		return "an absolute http or https URL"
+	case KindHTTPS:
+		return "an absolute https URL"
+	case KindMediaType:
+		return `an audio or video media type such as "audio/mpeg" or "video/mp4"`
+	case KindBytes:
+		return "a positive whole number such as 48213000"
 	case KindEmail:
 		return "an email address such as labor@example.org"
 	case KindMailbox:

@@ -235,9 +235,6 @@ func (d *decoder) series(path string, v any, cal *Calendar) Series {
 	s := Series{ID: t.id()}
 	s.Zone, s.Start, s.Duration = d.start(t, cal)
 	s.Details = t.details(true)
-	if t.value("recording") != nil {
-		d.fail(path+".recording", "a series has no one recording: give each meeting's under [[series.changes]] with its occurrence")
-	}
 	s.RRule = t.str("rrule", oneLine|required)
 	skips := t.list("skip")
 	changes := t.tables("changes")

@@ -61,7 +61,9 @@ func tableSchema(keys []Key) map[string]any {
 
 func keySchema(k Key) map[string]any {
 	s := valueSchema(k)
-	if k.List {
+	if k.List && k.OrOne {
+		s = map[string]any{"anyOf": []any{s, map[string]any{"type": "array", "items": s}}}
+	} else if k.List {
 		s = map[string]any{"type": "array", "items": s}
 	}
 	desc := k.Doc + ". " + upperFirst(k.Rule()) + "."
@@ -94,6 +96,14 @@ func valueSchema(k Key) map[string]any {
 		s := str(`^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+[^\s]*$`)
 		s["format"] = "uri"
 		return s
+	case KindHTTPS:
+		s := str(`^[Hh][Tt][Tt][Pp][Ss]://[^\s/?#]+[^\s]*$`)
+		s["format"] = "uri"
+		return s
+	case KindMediaType:
+		return str(`^(audio|video)/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;.*)?$`)
+	case KindBytes:
+		return map[string]any{"type": "integer", "minimum": 1}
 	case KindEmail:
 		return str(`^[^\s<>@]+@[^\s<>@]+$`)
 	case KindMailbox:
