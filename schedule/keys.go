@@ -253,6 +253,9 @@ func unknownKey(path, name string, known []Key) string {
 		names = append(names, k.Name)
 	}
 	if near := nearest(name, names); near != "" {
+		if k, _ := find(known, near); k.Kind == KindTable {
+			near = k.header(join(stripIndexes(path), near))
+		}
 		return fmt.Sprintf("unknown key; did you mean %s?", near)
 	}
 	var homes []string

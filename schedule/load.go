@@ -71,7 +71,7 @@ func Parse(name string, data []byte) (*Schedule, error) {
 			if at := pe.Position.Start; at > 0 && at <= len(data) {
 				p.Line = 1 + bytes.Count(data[:at], []byte("\n"))
 			}
-			p.Rule = "syntax: " + pe.Message
+			p.Rule = syntaxRule(pe.Message, data, &p.Line)
 		}
 		return nil, Problems{p}
 	}
@@ -476,7 +476,11 @@ func (t *table) str(k string, flags int) string {
 func (t *table) id() string {
 	id := t.str("id", oneLine|required)
 	if id != "" && !idPattern.MatchString(id) {
-		t.d.fail(t.key("id"), "%q must be lowercase letters, digits and single hyphens ([a-z0-9-])", id)
+		fix := ""
+		if f := idFix(id); f != "" {
+			fix = fmt.Sprintf("; did you mean %q?", f)
+		}
+		t.d.fail(t.key("id"), "%q must be lowercase letters, digits and single hyphens ([a-z0-9-])%s", id, fix)
 		return ""
 	}
 	return id
@@ -489,7 +493,11 @@ func (t *table) url(k string) string {
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		t.d.fail(t.key(k), "%q must be an absolute http or https URL", s)
+		fix := ""
+		if u, err := url.Parse("https://" + s); err == nil && !strings.Contains(s, "://") && strings.Contains(u.Host, ".") {
+			fix = fmt.Sprintf("; did you mean %q?", u.String())
+		}
+		t.d.fail(t.key(k), "%q must be an absolute http or https URL%s", s, fix)
 		return ""
 	}
 	return s
@@ -518,7 +526,11 @@ func (t *table) zone(k string, def *time.Location) *time.Location {
 	}
 	loc, err := LoadZone(s)
 	if err != nil {
-		t.d.fail(t.key(k), "%v", err)
+		msg := err.Error()
+		if fix := zoneFix(s); fix != "" {
+			msg += "; did you mean " + fix + "?"
+		}
+		t.d.fail(t.key(k), "%s", msg)
 		return def
 	}
 	return loc
@@ -536,7 +548,7 @@ func (t *table) parseDuration(path string, v any) (time.Duration, bool) {
 	s, ok := v.(string)
 	dur, err := time.ParseDuration(s)
 	if !ok || err != nil || dur <= 0 {
-		t.d.fail(path, "%v must be a positive duration such as \"1h30m\"", v)
+		t.d.fail(path, "%s", durationRule(v))
 		return 0, false
 	}
 	return dur, true
@@ -549,7 +561,11 @@ func (t *table) durations(k string) []time.Duration {
 	}
 	list, ok := v.([]any)
 	if !ok {
-		t.d.fail(t.key(k), "must be a list of durations such as [\"24h\", \"1h\"]")
+		fix := ""
+		if s, ok := v.(string); ok {
+			fix = fmt.Sprintf("; did you mean %s = [%q]?", k, s)
+		}
+		t.d.fail(t.key(k), "must be a list of durations such as [\"24h\", \"1h\"]%s", fix)
 		return nil
 	}
 	out := []time.Duration{}
@@ -603,7 +619,7 @@ func (t *table) time(k string, req bool) (Time, bool) {
 			return Time{Wall: tm.UTC().Truncate(time.Second), Fixed: true}, true
 		}
 	}
-	t.d.fail(t.key(k), "must be a date-time such as 2023-07-16T20:00:00 (local) or 2023-07-17T00:00:00Z")
+	t.d.fail(t.key(k), "%s", timeFix(k, v))
 	return Time{}, false
 }
 
@@ -623,7 +639,11 @@ func (t *table) details(withTitle bool) Details {
 	switch d.Status {
 	case "", Confirmed, Tentative, Cancelled:
 	default:
-		t.d.fail(t.key("status"), "%q must be confirmed, tentative or cancelled", d.Status)
+		fix := ""
+		if near := nearest(string(d.Status), []string{string(Confirmed), string(Tentative), string(Cancelled)}); near != "" {
+			fix = "; did you mean " + near + "?"
+		}
+		t.d.fail(t.key("status"), "%q must be confirmed, tentative or cancelled%s", d.Status, fix)
 	}
 	if t.m != nil && t.m["reminders"] != nil {
 		d.Reminders = t.durations("reminders")

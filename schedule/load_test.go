@@ -23,11 +23,11 @@ func TestParseBadFile(t *testing.T) {
 		t.Fatalf("Parse(bad.toml) error = %v, want Problems", err)
 	}
 	want := []string{
-		`bad.toml:4: calendar.timezone: "America/New_Yrok" is not an IANA time zone name`,
-		`bad.toml:5: calendar.duration: 90 minutes must be a positive duration such as "1h30m"`,
+		`bad.toml:4: calendar.timezone: "America/New_Yrok" is not an IANA time zone name; did you mean America/New_York?`,
+		`bad.toml:5: calendar.duration: "90 minutes" is not a duration (units h, m, s, written together); did you mean "90m"?`,
 		`bad.toml:6: calendar.colour: unknown key; the keys here are description, duration, location, name, organizer, timezone, url`,
 		`bad.toml:7: calendar.url: "ftp://example.org" must be an absolute http or https URL`,
-		`bad.toml:10: reminders.before[1]: -1h must be a positive duration such as "1h30m"`,
+		`bad.toml:10: reminders.before[1]: "-1h" must be a positive duration such as "1h30m"`,
 		`bad.toml:11: reminders.recipients[0]: "not an address" is not an email address`,
 		`bad.toml:18: sessions[0].end: 2024-03-01T19:00:00 is not after start 2024-03-01T20:00:00`,
 		`bad.toml:21: sessions[1].id: duplicate id "intro" (also sessions[0].id)`,
@@ -35,9 +35,9 @@ func TestParseBadFile(t *testing.T) {
 		`bad.toml:26: sessions[1].location: holds control character U+0007`,
 		`bad.toml:31: sessions[2].start: 2024-03-10T02:30 does not exist in America/New_York (clocks go forward at 02:00)`,
 		`bad.toml:33: sessions[2].status: "maybe" must be confirmed, tentative or cancelled`,
-		`bad.toml:36: sessions[3].id: "Bad_ID" must be lowercase letters, digits and single hyphens ([a-z0-9-])`,
+		`bad.toml:36: sessions[3].id: "Bad_ID" must be lowercase letters, digits and single hyphens ([a-z0-9-]); did you mean "bad-id"?`,
 		`bad.toml:39: sessions[3].timezone: "Mars/Olympus" is not an IANA time zone name`,
-		`bad.toml:40: sessions[3].duration: 0s must be a positive duration such as "1h30m"`,
+		`bad.toml:40: sessions[3].duration: "0s" must be a positive duration such as "1h30m"`,
 		`bad.toml:48: series[0].skip[0]: the series has no occurrence on 2024-01-08`,
 		`bad.toml:48: series[0].skip[1]: the series has no occurrence at 2024-01-14T21:00:00`,
 		`bad.toml:52: series[0].changes[0].occurrence: the series has no occurrence on 2024-01-09`,
@@ -92,7 +92,7 @@ start = 2024-03-10T02:30:00`,
 		{
 			name: "syntax error: value missing",
 			toml: cal + "description =\n",
-			want: []string{"events.toml:4: syntax: expected value but found '\\n' instead"},
+			want: []string{"events.toml:4: description has no value: write one after the =, such as description = \"...\""},
 		},
 		{
 			name: "missing calendar",
@@ -115,7 +115,7 @@ links = [
 [[sessions]]
 id = "b"`,
 			want: []string{
-				"events.toml:7: sessions[0].start: must be a date-time such as 2023-07-16T20:00:00 (local) or 2023-07-17T00:00:00Z",
+				"events.toml:7: sessions[0].start: is text in quotes, but a date-time is written without them: start = 2024-01-01T10:00:00",
 				`events.toml:8: sessions[0].links[0].url: "nope" must be an absolute http or https URL`,
 				"events.toml:8: sessions[0].links[1].title: is required",
 				"events.toml:12: sessions[1].start: is required",
@@ -152,7 +152,7 @@ start = 2024-01-01T10:00:00
 end = 2024-01-01T11:00:00
 duration = "1h"`,
 			want: []string{
-				"events.toml:7: sessions[0].start: must be a date-time such as 2023-07-16T20:00:00 (local) or 2023-07-17T00:00:00Z",
+				"events.toml:7: sessions[0].start: 2024-01-01 is a date without a time of day: write it as start = 2024-01-01T20:00:00, with the time",
 				"events.toml:12: sessions[1].end: set end or duration, not both",
 			},
 		},
