@@ -274,7 +274,7 @@ func TestCheckCommand(t *testing.T) {
 	}
 	for _, want := range []string{
 		config + `:3: calendar.timezone: "America/New_Yrok" is not an IANA time zone name`,
-		config + `:16: series[0].duration: soon must be a positive duration such as "1h30m"`,
+		config + `:16: series[0].duration: "soon" must be a positive duration such as "1h30m"`,
 	} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
