@@ -31,6 +31,12 @@ func (o Occurrence) Key() string {
 	return o.ID + "/" + o.Original.Format("20060102T150405")
 }
 
+// MeetingPath is the path of the page of one meeting, given its Key, or
+// of a series, given its id, on the web page: /meetings/{key}. The
+// feed's URL property, the reminders and the page's archive all link to
+// it.
+func MeetingPath(key string) string { return "/meetings/" + key }
+
 // Expand returns the occurrences that overlap [from, to), sorted by start.
 // It is the one place where instants are computed: the feed, the page and
 // the reminders all use it.
