@@ -48,6 +48,8 @@ commands:
   preview    print one reminder email as it would be sent
   send-test  send a test email through the configured SMTP server
   subscribers  list, add or remove the people who get reminders
+  backup     write a consistent copy of the state file, while serve runs
+  restore    check a backup and put it back as the state file
   version    print the version
 
 Run "convene <command> --help" for the flags of a command.`
@@ -72,6 +74,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return sendTest(ctx, args, stdout, stderr)
 	case "subscribers":
 		return subscribers(ctx, args, stdout, stderr)
+	case "backup":
+		return backup(ctx, args, stdout, stderr)
+	case "restore":
+		return restore(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "convene", version)
 		return nil
@@ -91,8 +97,19 @@ var version = "dev"
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("convene "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: convene %s [flags]\n\nEvery flag can also be set by the environment variable shown.\n\n", name)
+	fs.Usage = argsUsage(fs, stderr, name+" [flags]", "")
+	return fs
+}
+
+// argsUsage returns a usage function for fs: the synopsis (after
+// "convene "), what the command does, then each flag with its variable.
+func argsUsage(fs *flag.FlagSet, stderr io.Writer, synopsis, about string) func() {
+	return func() {
+		fmt.Fprintf(stderr, "usage: convene %s\n\n", synopsis)
+		if about != "" {
+			fmt.Fprintf(stderr, "%s\n\n", about)
+		}
+		fmt.Fprintf(stderr, "Every flag can also be set by the environment variable shown.\n\n")
 		fs.VisitAll(func(f *flag.Flag) {
 			fmt.Fprintf(stderr, "  --%s (%s)\n    \t%s", f.Name, envName(f.Name), f.Usage)
 			if f.DefValue != "" {
@@ -101,7 +118,6 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 			fmt.Fprintln(stderr)
 		})
 	}
-	return fs
 }
 
 func envName(flagName string) string {
