@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -68,9 +67,7 @@ func messageSize(b *testing.B, w *Worker, r store.OutboxRow) int {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var sb strings.Builder
-	m.WriteTo(&sb)
-	return sb.Len()
+	return len(m.Data)
 }
 
 // BenchmarkMailpitThroughput: reminders per second to mailpit over one

@@ -231,6 +231,7 @@ func waitUntil(t testing.TB, timeout time.Duration, what string, cond func() boo
 // TestMailpitEndToEnd runs convene serve with a session a minute ahead
 // and a 50s reminder, and reads the reminder back from mailpit.
 func TestMailpitEndToEnd(t *testing.T) {
+	convene(t) // build first: the session's time counts from now
 	mp := startMailpit(t)
 	convene(t) // build before the clock starts: a slow build is not a late reminder
 	dir := t.TempDir()
@@ -287,7 +288,7 @@ func TestMailpitEndToEnd(t *testing.T) {
 	if h.Get("List-Unsubscribe") != "" {
 		t.Error("List-Unsubscribe on a static recipient's reminder")
 	}
-	if !strings.Contains(p.Text, "Join: https://meet.example.org/room") {
+	if !strings.Contains(p.Text, "Join the meeting: https://meet.example.org/room") {
 		t.Errorf("text body lacks the join link:\n%s", p.Text)
 	}
 

@@ -33,6 +33,7 @@ var (
 			}
 			return htmltemplate.HTML(strings.Join(ls, "<br>\n"))
 		},
+		"field": func(label, value string) field { return field{label, value} },
 	}).ParseFS(templateFS, "templates/*.html.tmpl"))
 )
 
@@ -40,8 +41,8 @@ var (
 // safe for use by several goroutines.
 type Composer struct {
 	Schedule *schedule.Schedule
-	Feeds    *feed.Set          // the .ics attachments; nil attaches none
-	DKIM     *gomail.DKIMSigner // optional
+	Feeds    *feed.Set // the .ics attachments; nil attaches none
+	DKIM     *DKIM     // optional
 
 	once    sync.Once
 	from    *mail.Address
@@ -50,18 +51,26 @@ type Composer struct {
 	ics     map[string][]byte // by occurrence key and start
 }
 
+// field is a labelled value in a template: a button's text and link, a
+// row of the details table.
+type field struct{ Label, Value string }
+
 // view is what the templates see.
 type view struct {
 	Kind, Subject, Calendar, Title string
-	When, PrevWhen                 []string // first line in the recipient's zone
+	When, PrevWhen                 []moment // the first in the recipient's zone
 	In                             string   // "in 24 hours"
 	Tentative                      bool
 	Join, Location                 string
 	Reading, Facilitator           string
 	Description                    string
 	Links                          []schedule.Link
+	AddTo                          []schedule.Link // "Add to calendar" links to Google's and Outlook's pages
+	ICS                            string          // the meeting's own .ics
 	Feed                           string
 	Webcal                         htmltemplate.URL
+	Site                           string // calendar.url
+	Organizer                      string // calendar.organizer's address
 	Unsubscribe, Confirm           string
 }
 
@@ -93,7 +102,7 @@ func (c *Composer) domain() string {
 // Row renders the message an outbox row owes, as sent at now. o is the
 // occurrence the row is about as the schedule now has it; nil for a
 // meeting that was removed.
-func (c *Composer) Row(row store.OutboxRow, o *schedule.Occurrence, now time.Time) (*gomail.Msg, error) {
+func (c *Composer) Row(row store.OutboxRow, o *schedule.Occurrence, now time.Time) (*Message, error) {
 	zone, err := schedule.LoadZone(row.Zone)
 	if err != nil {
 		zone = c.Schedule.Calendar.Zone
@@ -135,11 +144,11 @@ func (c *Composer) Row(row store.OutboxRow, o *schedule.Occurrence, now time.Tim
 			return nil, fmt.Errorf("attach event: %w", err)
 		}
 	}
-	return m, nil
+	return c.wire(m, row.Recipient)
 }
 
 // Reminder renders the reminder r as sent at now (for preview).
-func (c *Composer) Reminder(r Reminder, now time.Time) (*gomail.Msg, error) {
+func (c *Composer) Reminder(r Reminder, now time.Time) (*Message, error) {
 	o := r.Occurrence
 	row := store.OutboxRow{
 		Ident: r.Ident(), Kind: KindReminder, Occurrence: o.Key(), Offset: r.Offset, Recipient: r.Recipient.Address,
@@ -151,25 +160,61 @@ func (c *Composer) Reminder(r Reminder, now time.Time) (*gomail.Msg, error) {
 
 // Confirmation renders the double opt-in email asking to to open
 // confirmURL.
-func (c *Composer) Confirmation(to, confirmURL string, now time.Time) (*gomail.Msg, error) {
+func (c *Composer) Confirmation(to, confirmURL string, now time.Time) (*Message, error) {
 	v := c.base("confirm", "")
 	v.Confirm = confirmURL
 	v.Subject = "Confirm your reminders from " + c.Schedule.Calendar.Name
-	return c.msg(to, messageID("confirm|"+strings.ToLower(to)+"|"+confirmURL, c.domain()), v, now)
+	m, err := c.msg(to, messageID("confirm|"+strings.ToLower(to)+"|"+confirmURL, c.domain()), v, now)
+	if err != nil {
+		return nil, err
+	}
+	return c.wire(m, to)
 }
 
 // Test renders a test message to to.
-func (c *Composer) Test(to string, now time.Time) (*gomail.Msg, error) {
+func (c *Composer) Test(to string, now time.Time) (*Message, error) {
 	v := c.base("test", "")
 	v.When = c.when(now, c.Schedule.Calendar.Zone, now)
 	v.Subject = "Test message from " + c.Schedule.Calendar.Name
-	return c.msg(to, messageID(fmt.Sprintf("test|%s|%d", to, now.UnixNano()), c.domain()), v, now)
+	m, err := c.msg(to, messageID(fmt.Sprintf("test|%s|%d", to, now.UnixNano()), c.domain()), v, now)
+	if err != nil {
+		return nil, err
+	}
+	return c.wire(m, to)
+}
+
+// Message is a message rendered for the wire.
+type Message struct {
+	ID       string // the Message-ID, without angle brackets
+	From, To string // the envelope's sender and recipient
+	Data     []byte // the message, CRLF lines, DKIM-signed when the Composer signs
+}
+
+// wire renders m, to to, and signs it.
+func (c *Composer) wire(m *gomail.Msg, to string) (*Message, error) {
+	from, err := c.sender()
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if _, err := m.WriteTo(&b); err != nil {
+		return nil, fmt.Errorf("render message: %w", err)
+	}
+	out := &Message{ID: strings.Trim(m.GetMessageID(), "<>"), From: from.Address, To: to, Data: b.Bytes()}
+	if c.DKIM != nil {
+		if out.Data, err = c.DKIM.Sign(out.Data); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (c *Composer) base(kind, unsubscribe string) view {
-	v := view{Kind: kind, Calendar: c.Schedule.Calendar.Name, Unsubscribe: unsubscribe}
-	if base := strings.TrimSuffix(c.Schedule.Calendar.URL, "/"); base != "" {
+	cal := c.Schedule.Calendar
+	v := view{Kind: kind, Calendar: cal.Name, Unsubscribe: unsubscribe, Organizer: cal.Organizer.Email}
+	if base := strings.TrimSuffix(cal.URL, "/"); base != "" {
 		if u, err := url.Parse(base + "/calendar.ics"); err == nil && u.Host != "" {
+			v.Site = base
 			v.Feed = u.String()
 			v.Webcal = htmltemplate.URL(feed.Webcal(v.Feed))
 		}
@@ -184,6 +229,36 @@ func (c *Composer) details(v *view, o schedule.Occurrence) {
 		v.Location = o.Location
 	}
 	v.Reading, v.Facilitator, v.Description, v.Links = o.Reading, o.Facilitator, o.Description, o.Links
+	v.AddTo = addToCalendar(o)
+	if v.Site != "" {
+		kind := "sessions"
+		if o.Series {
+			kind = "series"
+		}
+		v.ICS = v.Site + "/" + kind + "/" + o.ID + ".ics"
+	}
+}
+
+// addToCalendar returns links that add o to Google Calendar and
+// Outlook.com.
+func addToCalendar(o schedule.Occurrence) []schedule.Link {
+	const stamp = "20060102T150405Z"
+	start, end := o.Start.UTC(), o.End.UTC()
+	about := ""
+	if o.Reading != "" {
+		about = "Reading: " + o.Reading
+	}
+	if o.Description != "" {
+		about = strings.TrimSpace(about + "\n\n" + o.Description)
+	}
+	g := url.Values{"action": {"TEMPLATE"}, "text": {o.Title}, "dates": {start.Format(stamp) + "/" + end.Format(stamp)},
+		"details": {about}, "location": {o.Location}}
+	ol := url.Values{"path": {"/calendar/action/compose"}, "rru": {"addevent"}, "subject": {o.Title},
+		"startdt": {start.Format(time.RFC3339)}, "enddt": {end.Format(time.RFC3339)}, "body": {about}, "location": {o.Location}}
+	return []schedule.Link{
+		{Title: "Google", URL: "https://calendar.google.com/calendar/render?" + g.Encode()},
+		{Title: "Outlook", URL: "https://outlook.live.com/calendar/0/action/compose?" + ol.Encode()},
+	}
 }
 
 func (c *Composer) event(o schedule.Occurrence) []byte {
@@ -216,7 +291,7 @@ func (c *Composer) msg(to, id string, v view, now time.Time) (*gomail.Msg, error
 	if err := m.To(to); err != nil {
 		return nil, fmt.Errorf("recipient %q: %w", to, err)
 	}
-	m.Subject(v.Subject)
+	m.SetGenHeaderPreformatted(gomail.HeaderSubject, subjectValue(v.Subject))
 	m.SetMessageIDWithValue(id)
 	m.SetDateWithValue(now)
 	m.SetUserAgent("convene")
@@ -228,9 +303,6 @@ func (c *Composer) msg(to, id string, v view, now time.Time) (*gomail.Msg, error
 	}
 	m.SetBodyString(gomail.TypeTextPlain, text)
 	m.AddAlternativeString(gomail.TypeTextHTML, html)
-	if c.DKIM != nil {
-		m.SetDKIM(c.DKIM)
-	}
 	return m, nil
 }
 
@@ -258,58 +330,72 @@ func listID(name, domain string) string {
 	return fmt.Sprintf("%q <%s.%s>", name, slug, domain)
 }
 
+// moment is an instant as read in one zone.
+type moment struct {
+	Day   string // "Sunday 16 July", with the year when it is not now's
+	Clock string // "20:00 EDT"
+	Place string // "New York"; empty for UTC
+	Note  string // "next day" or "previous day" beside the first moment
+}
+
+// String reads "Sunday 16 July, 20:00 EDT in New York (next day)".
+func (m moment) String() string {
+	s := m.Day + ", " + m.Clock
+	if m.Place != "" {
+		s += " in " + m.Place
+	}
+	if m.Note != "" {
+		s += " (" + m.Note + ")"
+	}
+	return s
+}
+
 // when returns t in zone, then in the calendar's zone and in UTC where
-// those differ, each with its weekday and "(next day)" or "(previous
-// day)" where its date differs from the first: "Sunday 16 July, 8:00 PM
-// EDT (New York)", "Monday 17 July, 00:00 UTC (next day)".
-func (c *Composer) when(t time.Time, zone *time.Location, now time.Time) []string {
+// those differ, with "next day" or "previous day" where a date differs
+// from the first.
+func (c *Composer) when(t time.Time, zone *time.Location, now time.Time) []moment {
 	if zone == nil {
 		zone = c.Schedule.Calendar.Zone
 	}
 	first := t.In(zone)
-	out := []string{stamp(first, zone, now)}
+	out := []moment{momentOf(first, now)}
 	seen := map[string]bool{zone.String(): true}
 	for _, z := range []*time.Location{c.Schedule.Calendar.Zone, time.UTC} {
 		if z == nil || seen[z.String()] {
 			continue
 		}
 		seen[z.String()] = true
-		lt := t.In(z)
-		s := stamp(lt, z, now)
-		switch days(first, lt) {
+		m := momentOf(t.In(z), now)
+		switch days(first, t.In(z)) {
 		case 1:
-			s += " (next day)"
+			m.Note = "next day"
 		case -1:
-			s += " (previous day)"
+			m.Note = "previous day"
 		}
-		out = append(out, s)
+		out = append(out, m)
 	}
 	return out
 }
 
-// stamp formats t (already in z); the year shows when it is not now's.
-func stamp(t time.Time, z *time.Location, now time.Time) string {
-	date := "Monday 2 January"
-	if t.Year() != now.In(z).Year() {
-		date += " 2006"
+// momentOf reads t in its location, on the 24-hour clock.
+func momentOf(t time.Time, now time.Time) moment {
+	day := "Monday 2 January"
+	if t.Year() != now.In(t.Location()).Year() {
+		day += " 2006"
 	}
-	if z == time.UTC || z.String() == "UTC" {
-		return t.Format(date + ", 15:04 UTC")
+	m := moment{Day: t.Format(day), Clock: t.Format("15:04 MST")}
+	if p := city(t.Location().String()); p != "UTC" {
+		m.Place = p
 	}
-	return t.Format(date+", 3:04 PM MST") + " (" + city(z) + ")"
+	return m
 }
 
-// short is the time for a subject line.
+// short is the time for a subject line: "Sun 16 Jul, 20:00 EDT".
 func short(t time.Time, z *time.Location) string {
-	t = t.In(z)
-	if z.String() == "UTC" {
-		return t.Format("Mon 2 Jan, 15:04 UTC")
-	}
-	return t.Format("Mon 2 Jan, 3:04 PM MST")
+	return t.In(z).Format("Mon 2 Jan, 15:04 MST")
 }
 
-func city(z *time.Location) string {
-	name := z.String()
+func city(name string) string {
 	if i := strings.LastIndexByte(name, '/'); i >= 0 {
 		name = name[i+1:]
 	}

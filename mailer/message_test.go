@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	gomail "github.com/wneessen/go-mail"
-
 	"github.com/convene/convene/feed"
 	"github.com/convene/convene/schedule"
 	"github.com/convene/convene/store"
@@ -86,11 +84,7 @@ func TestMessageGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var b strings.Builder
-			if _, err := m.WriteTo(&b); err != nil {
-				t.Fatal(err)
-			}
-			p := parseMessage(t, []byte(b.String()))
+			p := parseMessage(t, m.Data)
 			golden(t, tt.name+".txt", "Subject: "+p.Header.Get("Subject")+"\n\n"+p.Text)
 			golden(t, tt.name+".html", p.HTML)
 
@@ -142,13 +136,17 @@ func TestWhen(t *testing.T) {
 		zone *time.Location
 		want string
 	}{
-		{load("America/New_York"), "Sunday 16 July, 8:00 PM EDT (New York) | Monday 17 July, 00:00 UTC (next day)"},
-		{load("Europe/London"), "Monday 17 July, 1:00 AM BST (London) | Sunday 16 July, 8:00 PM EDT (New York) (previous day) | Monday 17 July, 00:00 UTC"},
-		{load("Asia/Kolkata"), "Monday 17 July, 5:30 AM IST (Kolkata) | Sunday 16 July, 8:00 PM EDT (New York) (previous day) | Monday 17 July, 00:00 UTC"},
-		{time.UTC, "Monday 17 July, 00:00 UTC | Sunday 16 July, 8:00 PM EDT (New York) (previous day)"},
+		{load("America/New_York"), "Sunday 16 July, 20:00 EDT in New York | Monday 17 July, 00:00 UTC (next day)"},
+		{load("Europe/London"), "Monday 17 July, 01:00 BST in London | Sunday 16 July, 20:00 EDT in New York (previous day) | Monday 17 July, 00:00 UTC"},
+		{load("Asia/Kolkata"), "Monday 17 July, 05:30 IST in Kolkata | Sunday 16 July, 20:00 EDT in New York (previous day) | Monday 17 July, 00:00 UTC"},
+		{time.UTC, "Monday 17 July, 00:00 UTC | Sunday 16 July, 20:00 EDT in New York (previous day)"},
 	}
 	for _, tt := range tests {
-		if got := strings.Join(c.when(start, tt.zone, start), " | "); got != tt.want {
+		var got []string
+		for _, m := range c.when(start, tt.zone, start) {
+			got = append(got, m.String())
+		}
+		if got := strings.Join(got, " | "); got != tt.want {
 			t.Errorf("when(%s) = %q, want %q", tt.zone, got, tt.want)
 		}
 	}
@@ -160,7 +158,11 @@ func TestDKIMAndDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := mustParse(t, goldenSchedule)
-	c := &Composer{Schedule: s, DKIM: gomail.NewDKIMSigner("example.org", "convene", key)}
+	signer, err := NewDKIM("example.org", "convene", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Composer{Schedule: s, DKIM: signer}
 	m, err := c.Test("a@example.org", time.Now())
 	if err != nil {
 		t.Fatal(err)

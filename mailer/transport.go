@@ -24,7 +24,7 @@ import (
 type Transport interface {
 	// Send delivers m and returns nil once the server accepted it, or a
 	// *SendError.
-	Send(ctx context.Context, m *gomail.Msg) error
+	Send(ctx context.Context, m *Message) error
 	// Close releases any connection; a later Send opens a new one.
 	Close() error
 }
@@ -228,8 +228,8 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 // with NOOP; servers may drop idle connections after a few minutes.
 const staleAfter = 10 * time.Second
 
-// Send implements Transport.
-func (t *SMTP) Send(ctx context.Context, m *gomail.Msg) error {
+// Send implements Transport: one MAIL, RCPT, DATA transaction.
+func (t *SMTP) Send(ctx context.Context, m *Message) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.conn != nil && time.Since(t.lastUsed) > staleAfter {
@@ -244,22 +244,42 @@ func (t *SMTP) Send(ctx context.Context, m *gomail.Msg) error {
 		}
 		t.conn = conn
 	}
-	err := t.client.SendWithSMTPClient(t.conn, m)
+	_ = t.conn.UpdateDeadline(t.cfg.Timeout)
+	err := transact(t.conn, m)
 	t.lastUsed = time.Now()
-	if err == nil || m.IsDelivered() {
-		// IsDelivered: the 250 came, whatever failed after it.
+	if err == nil {
 		return nil
 	}
 	t.drop()
 	code := 0
-	var se *gomail.SendError
-	if errors.As(err, &se) {
-		code = se.ErrorCode()
-	}
-	if code < 400 || code > 599 {
-		code = 0
+	var te *textproto.Error
+	if errors.As(err, &te) && te.Code >= 400 && te.Code <= 599 {
+		code = te.Code
 	}
 	return &SendError{Code: code, Err: err}
+}
+
+// transact sends m over c: MAIL, RCPT, DATA, the message, and the final
+// dot, whose 250 reply means the server took it.
+func transact(c *smtp.Client, m *Message) error {
+	if err := c.Mail("<" + m.From + ">"); err != nil {
+		return fmt.Errorf("MAIL FROM: %w", err)
+	}
+	if err := c.Rcpt("<" + m.To + ">"); err != nil {
+		return fmt.Errorf("RCPT TO: %w", err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return fmt.Errorf("DATA: %w", err)
+	}
+	if _, err := w.Write(m.Data); err != nil {
+		w.Close()
+		return fmt.Errorf("DATA: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("end of DATA: %w", err)
+	}
+	return nil
 }
 
 func dialError(err error) *SendError {
@@ -309,18 +329,17 @@ var _ Transport = Dir{}
 
 // Send implements Transport. The file is named after the time and the
 // Message-ID, and written whole or not at all.
-func (d Dir) Send(ctx context.Context, m *gomail.Msg) error {
+func (d Dir) Send(ctx context.Context, m *Message) error {
 	if err := os.MkdirAll(d.Path, 0o755); err != nil {
 		return &SendError{Pause: true, Err: err}
 	}
-	id := strings.Trim(m.GetMessageID(), "<>")
-	id, _, _ = strings.Cut(id, "@")
+	id, _, _ := strings.Cut(m.ID, "@")
 	name := filepath.Join(d.Path, time.Now().UTC().Format("20060102T150405.000")+"-"+id+".eml")
 	tmp, err := os.CreateTemp(d.Path, ".tmp-*")
 	if err != nil {
 		return &SendError{Pause: true, Err: err}
 	}
-	_, err = m.WriteTo(tmp)
+	_, err = tmp.Write(m.Data)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

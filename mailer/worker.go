@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	gomail "github.com/wneessen/go-mail"
 
 	"github.com/convene/convene/feed"
 	"github.com/convene/convene/schedule"
@@ -145,7 +144,10 @@ func (w *Worker) Load(ctx context.Context, s *schedule.Schedule, set *feed.Set) 
 		if sel == "" {
 			sel = "convene"
 		}
-		comp.DKIM = gomail.NewDKIMSigner(comp.domain(), sel, w.o.DKIMKey)
+		var err error
+		if comp.DKIM, err = NewDKIM(comp.domain(), sel, w.o.DKIMKey); err != nil {
+			return err
+		}
 	}
 	w.loaded.Store(&snapshot{s: s, comp: comp, live: live})
 	return w.Replan(ctx)
@@ -306,13 +308,13 @@ func (w *Worker) send(ctx context.Context, r store.OutboxRow) error {
 	}
 	switch {
 	case r.Kind == KindReminder && !ok:
+		w.o.Log.Info("expired: the meeting is no longer in the schedule", rowAttrs(r)...)
 		return st.MarkExpired(ctx, r.ID, "the meeting is no longer in the schedule")
 	case !now.Before(r.Starts) || (ok && r.Kind != KindCancelled && !now.Before(o.Start)):
-		w.o.Log.Info("not sent: the meeting has started", "kind", r.Kind, "to", r.Recipient, "occurrence", r.Occurrence)
+		w.o.Log.Info("expired: the meeting has started", rowAttrs(r)...)
 		return st.MarkExpired(ctx, r.ID, "the meeting has started")
 	case r.Kind == KindReminder && now.After(r.Due.Add(w.o.Grace)):
-		w.o.Log.Info("not sent: later than the grace window", "kind", r.Kind, "to", r.Recipient,
-			"occurrence", r.Occurrence, "due", r.Due, "grace", w.o.Grace)
+		w.o.Log.Info("expired: later than the grace window", append(rowAttrs(r), "due", r.Due, "grace", w.o.Grace)...)
 		return st.MarkExpired(ctx, r.ID, fmt.Sprintf("more than %s late", w.o.Grace))
 	case !describes(r, op):
 		// The schedule changed since the row was read: re-plan, and
@@ -329,7 +331,7 @@ func (w *Worker) send(ctx context.Context, r store.OutboxRow) error {
 	w.lastStale = 0
 	m, err := sn.comp.Row(r, op, now)
 	if err != nil {
-		w.o.Log.Error("cannot build message", "to", r.Recipient, "occurrence", r.Occurrence, "err", err)
+		w.o.Log.Error("failed: cannot build the message", append(rowAttrs(r), "err", hideAddress(err.Error(), r.Recipient))...)
 		return st.MarkFailed(ctx, r.ID, err.Error())
 	}
 	if err := w.pace(ctx); err != nil {
@@ -344,7 +346,7 @@ func (w *Worker) send(ctx context.Context, r store.OutboxRow) error {
 	if err == nil {
 		w.connFails = 0
 		w.sent.Store(true)
-		w.o.Log.Debug("sent", "kind", r.Kind, "to", r.Recipient, "occurrence", r.Occurrence, "late", w.o.Now().Sub(r.Due))
+		w.o.Log.Info("sent", append(rowAttrs(r), "late", w.o.Now().Sub(r.Due).Round(time.Millisecond))...)
 		return st.MarkSent(bg, r.ID, w.o.Now())
 	}
 	var se *SendError
@@ -368,14 +370,14 @@ func (w *Worker) send(ctx context.Context, r store.OutboxRow) error {
 		w.connFails++
 		d := w.backoff(w.connFails)
 		w.pausedUntil = w.o.Now().Add(d)
-		w.o.Log.Warn("mail server unreachable; will retry", "err", reason, "retry_in", d)
+		w.o.Log.Warn("retry: mail server unreachable", append(rowAttrs(r), "err", reason, "retry_in", d)...)
 		return st.MarkRetry(bg, r.ID, r.NextTry, reason)
 	case se.Temporary():
 		d := w.backoff(r.Attempts + 1)
-		w.o.Log.Warn("temporary failure; will retry", "to", r.Recipient, "code", se.Code, "err", reason, "retry_in", d)
+		w.o.Log.Warn("retry: temporary failure", append(rowAttrs(r), "code", se.Code, "err", hideAddress(reason, r.Recipient), "retry_in", d)...)
 		return st.MarkRetry(bg, r.ID, w.o.Now().Add(d), reason)
 	default:
-		w.o.Log.Error("permanent failure; not retried", "to", r.Recipient, "code", se.Code, "err", reason)
+		w.o.Log.Error("failed: permanent failure, not retried", append(rowAttrs(r), "code", se.Code, "err", hideAddress(reason, r.Recipient))...)
 		return st.MarkFailed(bg, r.ID, reason)
 	}
 }
@@ -408,6 +410,21 @@ func (w *Worker) pace(ctx context.Context) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// rowAttrs are the log attributes of a row: never its address, which
+// the row's id leads to for whoever may read the state.
+func rowAttrs(r store.OutboxRow) []any {
+	return []any{"id", r.ID, "kind", r.Kind, "occurrence", r.Occurrence, "before", r.Offset}
+}
+
+// hideAddress removes addr from a server's reply, which often repeats it.
+func hideAddress(reply, addr string) string {
+	if addr == "" {
+		return reply
+	}
+	re := regexp.MustCompile("(?i)" + regexp.QuoteMeta(addr))
+	return re.ReplaceAllString(reply, "[recipient]")
 }
 
 func oneLine(s string) string {

@@ -201,7 +201,7 @@ func preview(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, err = m.WriteTo(stdout)
+	_, err = stdout.Write(m.Data)
 	return err
 }
 
@@ -276,7 +276,9 @@ func sendTest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		comp.DKIM = gomail.NewDKIMSigner(from, c.dkimSel, key)
+		if comp.DKIM, err = mailer.NewDKIM(from, c.dkimSel, key); err != nil {
+			return err
+		}
 	}
 	m, err := comp.Test(*to, time.Now())
 	if err != nil {
