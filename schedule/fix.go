@@ -97,9 +97,9 @@ func unclosed(lines []string) int {
 	return opened
 }
 
-// zoneFix suggests the IANA name meant by a zone name that is not one:
+// NearestZone suggests the IANA name meant by a zone name that is not one:
 // "Berlin" is Europe/Berlin, "America/New_Yrok" is America/New_York.
-func zoneFix(name string) string {
+func NearestZone(name string) string {
 	want := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(name), " ", "_"))
 	var cities []string
 	names := ZoneNames()
@@ -123,7 +123,7 @@ func zoneFix(name string) string {
 		last = append(last, z[strings.LastIndex(z, "/")+1:])
 	}
 	if near := nearest(want, last); near != "" {
-		return zoneFix(near)
+		return NearestZone(near)
 	}
 	return ""
 }

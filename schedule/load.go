@@ -527,7 +527,7 @@ func (t *table) zone(k string, def *time.Location) *time.Location {
 	loc, err := LoadZone(s)
 	if err != nil {
 		msg := err.Error()
-		if fix := zoneFix(s); fix != "" {
+		if fix := NearestZone(s); fix != "" {
 			msg += "; did you mean " + fix + "?"
 		}
 		t.d.fail(t.key(k), "%s", msg)

@@ -63,8 +63,8 @@ func TestZoneFix(t *testing.T) {
 		{"Mars/Olympus", ""},
 	}
 	for _, tt := range tests {
-		if got := zoneFix(tt.in); got != tt.want {
-			t.Errorf("zoneFix(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := NearestZone(tt.in); got != tt.want {
+			t.Errorf("NearestZone(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

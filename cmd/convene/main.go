@@ -26,11 +26,24 @@ func main() {
 // usageError is a mistake in the command line: exit status 2.
 type usageError struct{ error }
 
+// statusError is an error with its own exit status (diff: 1 for "the
+// edit changes something", 2 for any failure).
+type statusError struct {
+	error
+	status int
+}
+
+func (e statusError) Unwrap() error { return e.error }
+
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	fmt.Fprintln(stderr, "convene:", err)
+	var se statusError
+	if errors.As(err, &se) {
+		return se.status
+	}
 	var ue usageError
 	var ps schedule.Problems
 	if errors.As(err, &ue) || errors.As(err, &ps) {
@@ -44,6 +57,8 @@ const usage = `usage: convene <command> [flags]
 commands:
   serve      serve the feeds and send reminders
   check      validate events.toml and list the next sessions
+  diff       show what an edit of events.toml changes for subscribers
+  init       write a commented events.toml for a new group
   feed       write the feed to stdout, or every feed to a directory
   preview    print one reminder email as it would be sent
   send-test  send a test email through the configured SMTP server
@@ -66,6 +81,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args, stdout, stderr)
 	case "check":
 		return check(args, stdout, stderr)
+	case "diff":
+		return diffCmd(ctx, args, stdout, stderr) // diff.go
+	case "init":
+		return initCmd(args, stdout, stderr) // init.go
 	case "feed":
 		return feedCmd(ctx, args, stdout, stderr)
 	case "preview":
@@ -126,14 +145,21 @@ func envName(flagName string) string {
 
 // parse parses args, then fills each flag not given from its variable.
 func parse(fs *flag.FlagSet, args []string) error {
+	rest, err := parseArgs(fs, args)
+	if err == nil && len(rest) > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", rest[0])}
+	}
+	return err
+}
+
+// parseArgs is parse for commands that take arguments after their flags:
+// it returns them.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			return nil, err
 		}
-		return usageError{err}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+		return nil, usageError{err}
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -145,5 +171,5 @@ func parse(fs *flag.FlagSet, args []string) error {
 			}
 		}
 	})
-	return err
+	return fs.Args(), err
 }

@@ -1,0 +1,467 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/convene/convene/feed"
+	"github.com/convene/convene/mailer"
+	"github.com/convene/convene/schedule"
+	"github.com/convene/convene/store"
+)
+
+// errChanged is diff's answer that the edit changes what subscribers see
+// or get: exit status 1.
+var errChanged = statusError{errors.New("the edit changes what subscribers see"), 1}
+
+// diffCmd shows what going from one events.toml to another would do:
+// meetings added, removed, moved, cancelled or changed; feeds that change
+// and their SEQUENCE; and, given the live state, the notices that would
+// be emailed. Exit status 0: nothing changes; 1: something does; 2: an
+// error.
+func diffCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("diff", stderr)
+	usage := fs.Usage
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: convene diff [flags] OLD.toml NEW.toml\n       convene diff [flags] --git REV    (REV's --config against the working file)")
+		usage()
+	}
+	config := fs.String("config", "events.toml", "with --git: the schedule file, compared with its version at REV")
+	rev := fs.String("git", "", "compare --config with its version at this git revision (such as origin/main)")
+	state := fs.String("state", "", "the live state file: SEQUENCE numbers and notices as they would be now (read, never written)")
+	days := fs.Int("days", 365, "how many days ahead to compare meetings")
+	files, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := diff(ctx, stdout, *rev, *config, files, *state, *days, time.Now()); err != nil && err != errChanged {
+		return statusError{err, 2}
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+func diff(ctx context.Context, stdout io.Writer, rev, config string, files []string, state string, days int, now time.Time) error {
+	var oldName, newName string
+	var oldData, newData []byte
+	var err error
+	switch {
+	case rev != "" && len(files) == 0:
+		oldName, newName = rev+":"+config, config
+		if oldData, err = gitShow(ctx, rev, config); err != nil {
+			return err
+		}
+	case rev == "" && len(files) == 2:
+		oldName, newName = files[0], files[1]
+		if oldData, err = os.ReadFile(oldName); err != nil {
+			return err
+		}
+	default:
+		return usageError{errors.New("give OLD.toml NEW.toml, or --git REV")}
+	}
+	if newData, err = os.ReadFile(newName); err != nil {
+		return err
+	}
+	old, err := schedule.Parse(oldName, oldData)
+	if err != nil {
+		return err
+	}
+	new, err := schedule.Parse(newName, newData)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "convene-diff-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	st, err := stateCopy(ctx, state, filepath.Join(dir, "state.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	r, err := compareEdit(ctx, old, new, st, state != "", now, now.AddDate(0, 0, days))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "convene diff %s -> %s\n", oldName, newName)
+	r.print(stdout, new.Calendar.Zone)
+	if r.changes() {
+		return errChanged
+	}
+	return nil
+}
+
+// gitShow returns file as it is at rev, read with the git binary from
+// the repository that holds file.
+func gitShow(ctx context.Context, rev, file string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "git", "show", rev+":./"+filepath.Base(file))
+	cmd.Dir = filepath.Dir(file)
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("git show %s:./%s: %v: %s", rev, filepath.Base(file), err, strings.TrimSpace(errOut.String()))
+	}
+	return out, nil
+}
+
+// stateCopy opens a copy, at to, of the state file at path, or a new
+// empty state when path is "". The copy is a consistent snapshot made
+// through a read-only connection (VACUUM INTO), so the live file is
+// never written nor locked while serve runs.
+func stateCopy(ctx context.Context, path, to string) (*store.Store, error) {
+	if path != "" {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("state: %w", err)
+		}
+		db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+		if err != nil {
+			return nil, err
+		}
+		_, err = db.ExecContext(ctx, "VACUUM INTO ?", to)
+		db.Close()
+		if err != nil {
+			return nil, fmt.Errorf("copy state %s: %w", path, err)
+		}
+	}
+	return store.Open(to)
+}
+
+// editReport is what an edit changes.
+type editReport struct {
+	edits     []schedule.Edit
+	oldSet    *feed.Set
+	newSet    *feed.Set
+	feeds     []feedChange
+	sequences []sequence
+	withState bool
+	notices   []store.OutboxRow // notices the edit would queue
+	reminders struct{ added, dropped, moved int }
+	warnings  []string
+	from, to  time.Time
+}
+
+// sequence is the SEQUENCE of a session or series (its master VEVENT)
+// before and after the edit.
+type sequence struct {
+	uid      string
+	old, new int
+}
+
+// sequences lists the sessions and series whose SEQUENCE the edit raises.
+func sequences(old, new *schedule.Schedule, oldSet, newSet *feed.Set) []sequence {
+	masters := func(s *schedule.Schedule) map[string]schedule.Occurrence {
+		m := map[string]schedule.Occurrence{}
+		for i := range s.Sessions {
+			m[s.Sessions[i].ID] = s.Single(&s.Sessions[i])
+		}
+		for i := range s.Series {
+			m[s.Series[i].ID] = s.Master(&s.Series[i])
+		}
+		return m
+	}
+	before := masters(old)
+	var out []sequence
+	for id, o := range masters(new) {
+		if p, ok := before[id]; ok && old.UID(id) == new.UID(id) {
+			if a, b := oldSet.Sequence(p), newSet.Sequence(o); a != b {
+				out = append(out, sequence{new.UID(id), a, b})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].uid < out[j].uid })
+	return out
+}
+
+type feedChange struct {
+	path, how string // how: added, removed, changed
+}
+
+// compareEdit renders old and then new on st, as serve would on reload,
+// and plans the outbox with the mailer's own re-plan after each, to see
+// which notices the edit adds.
+func compareEdit(ctx context.Context, old, new *schedule.Schedule, st *store.Store, withState bool, from, to time.Time) (*editReport, error) {
+	r := &editReport{edits: schedule.Compare(old, new, from, to), withState: withState, from: from, to: to}
+	r.warnings = idWarnings(old, new)
+	var err error
+	if r.oldSet, err = feed.Render(ctx, old, st, from); err != nil {
+		return nil, err
+	}
+	oldRows, err := replan(ctx, st, old, r.oldSet, from)
+	if err != nil {
+		return nil, err
+	}
+	if r.newSet, err = feed.Render(ctx, new, st, from); err != nil {
+		return nil, err
+	}
+	newRows, err := replan(ctx, st, new, r.newSet, from)
+	if err != nil {
+		return nil, err
+	}
+	r.feeds = feedChanges(r.oldSet.Docs(), r.newSet.Docs())
+	r.sequences = sequences(old, new, r.oldSet, r.newSet)
+	r.outbox(oldRows, newRows)
+	return r, nil
+}
+
+// replan re-plans the outbox of st for s with the reminder worker, as a
+// reload of serve does, and returns the pending rows.
+func replan(ctx context.Context, st *store.Store, s *schedule.Schedule, set *feed.Set, now time.Time) (map[string]store.OutboxRow, error) {
+	w, err := mailer.New(mailer.Options{
+		Store: st, Transport: noTransport{}, Now: func() time.Time { return now },
+		Recipients: func(ctx context.Context, s *schedule.Schedule) ([]mailer.Recipient, error) {
+			return recipients(ctx, s, st, nil)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := w.Load(ctx, s, set); err != nil {
+		return nil, err
+	}
+	rows, err := st.Outbox(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pending := map[string]store.OutboxRow{}
+	for _, row := range rows {
+		if row.State == store.Pending {
+			pending[row.Ident] = row
+		}
+	}
+	return pending, nil
+}
+
+// noTransport is the transport of diff's worker, which plans and never
+// sends.
+type noTransport struct{}
+
+func (noTransport) Send(context.Context, *gomail.Msg) error {
+	return errors.New("convene diff sends nothing")
+}
+func (noTransport) Close() error { return nil }
+
+// outbox records the notices and reminder changes between the pending
+// rows planned for the old and the new schedule.
+func (r *editReport) outbox(old, new map[string]store.OutboxRow) {
+	for id, row := range new {
+		prev, was := old[id]
+		switch {
+		case row.Kind != store.KindReminder:
+			if !was {
+				r.notices = append(r.notices, row)
+			}
+		case !was:
+			r.reminders.added++
+		case !prev.Due.Equal(row.Due):
+			r.reminders.moved++
+		}
+	}
+	for id, row := range old {
+		if _, ok := new[id]; !ok && row.Kind == store.KindReminder {
+			r.reminders.dropped++
+		}
+	}
+	sort.Slice(r.notices, func(i, j int) bool {
+		a, b := r.notices[i], r.notices[j]
+		if a.Occurrence != b.Occurrence {
+			return a.Occurrence < b.Occurrence
+		}
+		return a.Kind < b.Kind
+	})
+}
+
+func feedChanges(old, new map[string]feed.Doc) []feedChange {
+	var out []feedChange
+	for path, d := range new {
+		if o, ok := old[path]; !ok {
+			out = append(out, feedChange{path, "added"})
+		} else if o.ETag != d.ETag {
+			out = append(out, feedChange{path, "changed"})
+		}
+	}
+	for path := range old {
+		if _, ok := new[path]; !ok {
+			out = append(out, feedChange{path, "removed"})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
+	return out
+}
+
+// idWarnings calls out an edit of a published id: a session or series
+// gone with another one at the same start, or a new host in
+// calendar.url, which changes every UID.
+func idWarnings(old, new *schedule.Schedule) []string {
+	var out []string
+	if a, b := old.UID("x"), new.UID("x"); a != b {
+		out = append(out, fmt.Sprintf("calendar.url moves the UIDs to another host (%s -> %s): every calendar drops every meeting and adds it again as new; keep the old host in calendar.url", strings.TrimPrefix(a, "x"), strings.TrimPrefix(b, "x")))
+	}
+	starts := func(s *schedule.Schedule) map[string]string { // id -> first start
+		m := map[string]string{}
+		for _, ss := range s.Sessions {
+			m[ss.ID] = ss.Start.String()
+		}
+		for _, sr := range s.Series {
+			m[sr.ID] = sr.Start.String() + " " + sr.RRule
+		}
+		return m
+	}
+	before, after := starts(old), starts(new)
+	var gone []string
+	for id := range before {
+		if _, ok := after[id]; !ok {
+			gone = append(gone, id)
+		}
+	}
+	sort.Strings(gone)
+	for _, id := range gone {
+		for nid, start := range after {
+			if _, existed := before[nid]; !existed && start == before[id] {
+				out = append(out, fmt.Sprintf("id %q became %q: ids are published (the UID %s), so every calendar drops the meeting and adds a new one, and reminders start over; keep id = %q", id, nid, old.UID(id), id))
+			}
+		}
+	}
+	return out
+}
+
+// changes reports whether subscribers would see or get anything new.
+func (r *editReport) changes() bool {
+	return len(r.edits) > 0 || len(r.feeds) > 0 || len(r.notices) > 0
+}
+
+func (r *editReport) print(w io.Writer, zone *time.Location) {
+	at := func(t time.Time) string {
+		return t.In(zone).Format("Mon 2006-01-02 15:04 MST") + " (" + t.UTC().Format("2006-01-02 15:04") + " UTC)"
+	}
+	for _, warn := range r.warnings {
+		fmt.Fprintln(w, "\nwarning:", warn)
+	}
+	fmt.Fprintf(w, "\nMeetings from %s to %s, in %s and UTC:\n", r.from.In(zone).Format(time.DateOnly), r.to.In(zone).Format(time.DateOnly), zone)
+	if len(r.edits) == 0 {
+		fmt.Fprintln(w, "  no meeting changes")
+	}
+	for _, e := range r.edits {
+		o := e.New
+		if o == nil {
+			o = e.Old
+		}
+		if n := r.alike(e); n < 0 {
+			continue // printed with the first of its series
+		} else if n > 1 {
+			fmt.Fprintf(w, "  %-9s  %s: %d meetings alike, from %s\n", e.Kind, o.ID, n, at(o.Start))
+			fmt.Fprintf(w, "             changed: %s\n             SEQUENCE %d\n", strings.Join(e.Fields, ", "), r.newSet.Sequence(*e.New))
+			continue
+		}
+		fmt.Fprintf(w, "  %-9s  %s %q\n", e.Kind, o.Key(), o.Title)
+		switch e.Kind {
+		case schedule.Moved:
+			fmt.Fprintf(w, "             from %s\n             to   %s\n", at(e.Old.Start), at(e.New.Start))
+		case schedule.Added:
+			fmt.Fprintf(w, "             at %s\n", at(o.Start))
+		default:
+			fmt.Fprintf(w, "             at %s\n", at(e.Old.Start))
+			if e.Kind != schedule.Removed && !e.New.Start.Equal(e.Old.Start) {
+				fmt.Fprintf(w, "             now %s\n", at(e.New.Start))
+			}
+		}
+		if len(e.Fields) > 0 {
+			fmt.Fprintf(w, "             changed: %s\n", strings.Join(e.Fields, ", "))
+		}
+		if e.New != nil {
+			fmt.Fprintf(w, "             SEQUENCE %d\n", r.newSet.Sequence(*e.New))
+		}
+	}
+	source := "a new state (give --state for the live numbers)"
+	if r.withState {
+		source = "the state"
+	}
+	fmt.Fprintf(w, "\nFeeds, with SEQUENCE from %s:\n", source)
+	if len(r.feeds) == 0 {
+		fmt.Fprintln(w, "  no feed changes")
+	}
+	for _, f := range r.feeds {
+		fmt.Fprintf(w, "  %-8s %s\n", f.how, f.path)
+	}
+	for _, v := range r.sequences {
+		fmt.Fprintf(w, "  SEQUENCE %d -> %d  %s\n", v.old, v.new, v.uid)
+	}
+	fmt.Fprintln(w, "\nEmail if this went live now:")
+	if !r.withState {
+		fmt.Fprintln(w, "  (give --state to see which notices would go out to whom)")
+	}
+	r.printNotices(w)
+	fmt.Fprintf(w, "  reminders: %d added, %d dropped, %d moved\n", r.reminders.added, r.reminders.dropped, r.reminders.moved)
+}
+
+// alike counts, for the first "changed" edit of a series, the edits of
+// the series that change the same fields, so that an edit of a whole
+// series prints once; it returns -1 for the others and 1 for any other
+// edit.
+func (r *editReport) alike(e schedule.Edit) int {
+	if e.Kind != schedule.ChangedEdit || !e.New.Series {
+		return 1
+	}
+	n, first := 0, true
+	for _, x := range r.edits {
+		if x.Kind == e.Kind && x.New.ID == e.New.ID && slices.Equal(x.Fields, e.Fields) {
+			if n == 0 && x.New != e.New {
+				first = false
+			}
+			n++
+		}
+	}
+	if !first {
+		return -1
+	}
+	return n
+}
+
+func (r *editReport) printNotices(w io.Writer) {
+	if r.withState && len(r.notices) == 0 {
+		fmt.Fprintln(w, "  no notices")
+	}
+	type group struct {
+		kind       store.Kind
+		occurrence string
+	}
+	count := map[group]int{}
+	var order []group
+	recipients := map[string]bool{}
+	for _, n := range r.notices {
+		g := group{n.Kind, n.Occurrence}
+		if count[g] == 0 {
+			order = append(order, g)
+		}
+		count[g]++
+		recipients[strings.ToLower(n.Recipient)] = true
+	}
+	for _, g := range order {
+		fmt.Fprintf(w, "  %-9s  notice about %s to %d recipient%s\n", g.kind, g.occurrence, count[g], plural(count[g]))
+	}
+	if len(r.notices) > 0 {
+		fmt.Fprintf(w, "  %d notice%s to %d recipient%s\n", len(r.notices), plural(len(r.notices)), len(recipients), plural(len(recipients)))
+	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
