@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	gomail "github.com/wneessen/go-mail"
-
 	"github.com/convene/convene/feed"
 	"github.com/convene/convene/mailer"
 	"github.com/convene/convene/schedule"
@@ -251,7 +249,7 @@ func replan(ctx context.Context, st *store.Store, s *schedule.Schedule, set *fee
 // sends.
 type noTransport struct{}
 
-func (noTransport) Send(context.Context, *gomail.Msg) error {
+func (noTransport) Send(context.Context, *mailer.Message) error {
 	return errors.New("convene diff sends nothing")
 }
 func (noTransport) Close() error { return nil }
