@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net"
 	"net/mail"
 	"net/url"
 	"os"
@@ -117,6 +118,20 @@ func (d *decoder) line(path string) int {
 	return 0
 }
 
+// loopback reports whether raw is a URL of this machine (a test or a
+// preview), which no mail provider ever sees.
+func loopback(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
+}
+
 func (d *decoder) schedule(raw map[string]any) *Schedule {
 	s := &Schedule{File: d.file}
 	top := d.table("", raw)
@@ -130,6 +145,9 @@ func (d *decoder) schedule(raw map[string]any) *Schedule {
 		URL:         strings.TrimSuffix(cal.url("url"), "/"),
 		Location:    cal.str("location", oneLine),
 		Duration:    time.Hour,
+	}
+	if u := s.Calendar.URL; strings.HasPrefix(u, "http://") && !loopback(u) {
+		d.warn("calendar.url", "%q is not https: the unsubscribe link of every reminder (List-Unsubscribe, one-click per RFC 8058) must be https, and mail providers ignore an http one; serve it as https://%s", u, strings.TrimPrefix(u, "http://"))
 	}
 	s.Calendar.Zone = cal.zone("timezone", nil)
 	d.noZone = s.Calendar.Zone == nil

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/convene/convene/mailer"
 	"github.com/convene/convene/schedule"
 )
 
@@ -25,6 +26,7 @@ func check(args []string, stdout, stderr io.Writer) error {
 	config := fs.String("config", "events.toml", "the schedule file")
 	count := fs.Int("next", 10, "how many upcoming sessions to list")
 	format := fs.String("format", formatText, "how to print problems: text, json (one object a line) or github (Actions annotations)")
+	dkimKey := fs.String("dkim-key", "", "the DKIM key serve signs with (--dkim-key of serve); without one, check warns that reminders go out unsigned")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -40,6 +42,9 @@ func check(args []string, stdout, stderr io.Writer) error {
 		report(stdout, *format, "error", ps)
 		return reported{ps}
 	}
+	if w := dkimWarning(s, *dkimKey); w != nil {
+		s.Warnings = append(s.Warnings, *w)
+	}
 	// Warnings leave the exit status 0.
 	if *format == formatText {
 		for _, w := range s.Warnings {
@@ -52,6 +57,28 @@ func check(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	return listNext(stdout, s, *config, *count)
+}
+
+// dkimWarning says when reminders would go out without a DKIM signature,
+// which Gmail and Yahoo require of bulk senders.
+func dkimWarning(s *schedule.Schedule, keyPath string) *schedule.Problem {
+	if s.Reminders.From == "" {
+		return nil
+	}
+	p := &schedule.Problem{File: s.File, Key: "reminders.from"}
+	domain, err := mailer.SenderDomain(s)
+	if err != nil {
+		return nil
+	}
+	if keyPath == "" {
+		p.Rule = fmt.Sprintf("no DKIM key is configured (--dkim-key or CONVENE_DKIM_KEY): reminders from %s go out unsigned, and Gmail and Yahoo reject or junk unsigned bulk mail; see the README's Reminders section", domain)
+		return p
+	}
+	if _, err := (&mailConfig{dkimKey: keyPath}).dkim(); err != nil {
+		p.Rule = err.Error()
+		return p
+	}
+	return nil
 }
 
 // reported is problems already printed in a machine format: the exit

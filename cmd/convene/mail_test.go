@@ -1,0 +1,65 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCheckMailWarnings: check warns when calendar.url is plain http on
+// a public host (the unsubscribe links would be http) and when no DKIM
+// key is configured for [reminders].from; neither changes the exit
+// status, and neither shows once the setup is right.
+func TestCheckMailWarnings(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "events.toml")
+	mail := "\n[reminders]\nfrom = \"Group <reminders@group.example.org>\"\nrecipients = [\"list@example.org\"]\n"
+	write := func(url string) {
+		t.Helper()
+		text := strings.Replace(e2eSchedule, `url = "https://e2e.example.org"`, `url = "`+url+`"`, 1) + mail
+		if err := os.WriteFile(config, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("CONVENE_DKIM_KEY", "")
+	os.Unsetenv("CONVENE_DKIM_KEY")
+
+	write("http://e2e.example.org")
+	_, stderr, code := runCheck(t, "--config", config)
+	if code != 0 {
+		t.Fatalf("exit status %d, want 0\n%s", code, stderr)
+	}
+	for _, want := range []string{
+		config + ":4: calendar.url: \"http://e2e.example.org\" is not https",
+		config + ": reminders.from: no DKIM key is configured (--dkim-key or CONVENE_DKIM_KEY): reminders from group.example.org go out unsigned",
+	} {
+		if !strings.Contains(stderr, "convene: warning: "+want) {
+			t.Errorf("check stderr =\n%s\nwant a warning %s", stderr, want)
+		}
+	}
+
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "dkim.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, url := range []string{"https://e2e.example.org", "http://127.0.0.1:8080"} {
+		write(url)
+		t.Setenv("CONVENE_DKIM_KEY", keyFile)
+		if _, stderr, code := runCheck(t, "--config", config); code != 0 || strings.Contains(stderr, "warning") {
+			t.Errorf("url %s with a DKIM key: exit status %d, stderr:\n%s", url, code, stderr)
+		}
+	}
+}
