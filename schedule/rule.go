@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -244,7 +245,11 @@ func checkRule(o *rrule.ROption, ps ruleParts) error {
 		numbered = append(numbered, d)
 		plain = append(plain, d[len(d)-2:])
 	}
+	mixed := len(numbered) > 0 && len(numbered) < len(plain)
 	switch {
+	case mixed && (o.Freq == rrule.MONTHLY || o.Freq == rrule.YEARLY):
+		return fmt.Errorf("BYDAY=%s mixes numbered days (%s) and plain ones, which rrule-go and python-dateutil read as days "+
+			"that are both at once (none) and calendar apps as either; make one series for the numbered days and one for the others", byday, numbered[0])
 	case len(numbered) > 0 && (o.Freq == rrule.DAILY || o.Freq == rrule.WEEKLY):
 		return fmt.Errorf("BYDAY=%s: a numbered day (%s) is allowed only with FREQ=MONTHLY or FREQ=YEARLY %s; %s",
 			byday, numbered[0], rfc, mean("FREQ", "MONTHLY"))
@@ -279,10 +284,20 @@ func checkRule(o *rrule.ROption, ps ruleParts) error {
 		{"BYMINUTE", o.Byminute, 0, 59, false},
 	}
 	for _, r := range ranges {
-		for _, v := range r.vs {
+		for i, v := range r.vs {
 			if (v < r.lo || v > r.hi) && !(r.signed && v <= -r.lo && v >= -r.hi) {
 				return fmt.Errorf("%s value %d is out of range", r.name, v)
 			}
+			// rrule-go makes a meeting per listed BYHOUR or BYMINUTE,
+			// twice for a value listed twice; other programs once.
+			if slices.Contains(r.vs[:i], v) {
+				return fmt.Errorf("%s lists %d twice; list it once", r.name, v)
+			}
+		}
+	}
+	for i, d := range o.Byweekday {
+		if slices.Contains(o.Byweekday[:i], d) {
+			return fmt.Errorf("BYDAY lists %s twice; list it once", d)
 		}
 	}
 	if perDay(o) > 24 {
