@@ -17,7 +17,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // dateutilScript prints, for each rule it reads, the occurrences from its
