@@ -108,6 +108,9 @@ func (c SMTPConfig) String() string {
 // required), smtps://host:465 (implicit TLS), smtp://host:1025?tls=none
 // (plain). password, if not empty, is used when the URL has none.
 func ParseSMTP(raw string, password Secret) (SMTPConfig, error) {
+	if hint := explainURL(raw); hint != "" {
+		return SMTPConfig{}, errors.New("smtp URL: " + hint)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return SMTPConfig{}, fmt.Errorf("smtp URL: %w", redact(err, raw))
@@ -240,7 +243,7 @@ func (t *SMTP) Send(ctx context.Context, m *Message) error {
 	if t.conn == nil {
 		conn, err := t.client.DialToSMTPClientWithContext(ctx)
 		if err != nil {
-			return dialError(err)
+			return dialError(Explain(err, t.cfg))
 		}
 		t.conn = conn
 	}
@@ -256,7 +259,7 @@ func (t *SMTP) Send(ctx context.Context, m *Message) error {
 	if errors.As(err, &te) && te.Code >= 400 && te.Code <= 599 {
 		code = te.Code
 	}
-	return &SendError{Code: code, Err: err}
+	return &SendError{Code: code, Err: Explain(err, t.cfg)}
 }
 
 // transact sends m over c: MAIL, RCPT, DATA, the message, and the final

@@ -35,6 +35,7 @@ type Metrics struct {
 	reloadOK, reloadFailed prometheus.Counter
 	lastReload             prometheus.Gauge
 	smtpErrors             *prometheus.CounterVec
+	signUpsRefused         *prometheus.CounterVec
 }
 
 // New returns the metrics of one daemon of the given version, with the
@@ -62,13 +63,17 @@ func New(version string) *Metrics {
 		Name: "convene_smtp_errors_total",
 		Help: "SMTP errors while sending reminders, by reply code (0: no reply, such as a dropped connection).",
 	}, []string{"code"})
+	m.signUpsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "convene_signups_refused_total",
+		Help: "Sign-ups turned away by a limit: client (too many from one client address) or address (too many mails to one address).",
+	}, []string{"limit"})
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "convene_build_info",
 		Help:        "Always 1; the version of convene running.",
 		ConstLabels: prometheus.Labels{"version": version},
 	})
 	build.Set(1)
-	m.reg.MustRegister(m.feed, m.reloads, m.lastReload, m.smtpErrors, build,
+	m.reg.MustRegister(m.feed, m.reloads, m.lastReload, m.smtpErrors, m.signUpsRefused, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -115,6 +120,11 @@ func (m *Metrics) Reloaded(err error, now time.Time) {
 // gave none).
 func (m *Metrics) SMTPError(code int) {
 	m.smtpErrors.WithLabelValues(strconv.Itoa(code)).Inc()
+}
+
+// SignUpRefused counts one sign-up turned away by the named limit.
+func (m *Metrics) SignUpRefused(limit string) {
+	m.signUpsRefused.WithLabelValues(limit).Inc()
 }
 
 // WatchOutbox exports the reminders by state and the age of the oldest

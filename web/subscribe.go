@@ -32,7 +32,8 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.cfg.Now()
-	if !s.ips.allow(s.cfg.ClientIP(r), now) {
+	if client := s.cfg.ClientIP(r); !s.ips.allow(client, now) {
+		s.refused(LimitClient, "client", client)
 		w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.IPEvery/time.Second)))
 		s.message(w, http.StatusTooManyRequests, v, message{Title: "Too many sign-ups",
 			Text: []string{"Too many sign-ups came from your network. Please wait a few minutes and try again."}})
@@ -73,12 +74,25 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, v, "sign-up", err)
 		return
 	}
-	s.log.Info("sign-up", "mailed", send)
 	if send {
+		// Queued, not sent: where mail goes is said once, at start.
+		s.log.Info("sign-up", "confirmation", "queued")
 		s.mail(r.Context(), email, v.base+"/confirm/"+s.tokens.make(confirmToken, nonce, expires))
+	} else {
+		s.refused(LimitAddress)
 	}
 	// The same answer whether the address is new, known or limited.
 	http.Redirect(w, r, "/subscribe/sent", http.StatusSeeOther)
+}
+
+// refused logs (without the address) and counts a sign-up that limit
+// turned away. Many refusals with one client behind a reverse proxy mean
+// serve sees the proxy, not the people: set --client-ip-header.
+func (s *Server) refused(limit Limit, attrs ...any) {
+	s.log.Info("sign-up refused", append([]any{"limit", string(limit)}, attrs...)...)
+	if s.cfg.Refused != nil {
+		s.cfg.Refused(limit)
+	}
 }
 
 // mail sends a confirmation without holding up the answer, so that its

@@ -70,9 +70,21 @@ type Config struct {
 	IPEvery time.Duration
 	// AddressLimit caps confirmation mails per address; default 3 a day.
 	AddressLimit store.MailLimit
+	// Refused, if set, is called for each sign-up a limit turned away,
+	// for metrics; the refusal is logged either way.
+	Refused func(Limit)
 	// ConfirmFor is how long a confirmation link works; default 48h.
 	ConfirmFor time.Duration
 }
+
+// Limit names the limit that turned a sign-up away.
+type Limit string
+
+// The sign-up limits.
+const (
+	LimitClient  Limit = "client"  // IPBurst, then one per IPEvery, per client
+	LimitAddress Limit = "address" // AddressLimit: the address had its mails
+)
 
 // UnsubscribeFor is how long an unsubscribe link works after the
 // reminder that carries it was planned.

@@ -29,17 +29,24 @@ type mailConfig struct {
 	rate               float64
 }
 
-// addMailFlags adds the mail flags to fs.
+// addMailFlags adds serve's mail flags to fs.
 func addMailFlags(fs *flag.FlagSet) *mailConfig {
-	c := &mailConfig{}
-	fs.StringVar(&c.smtp, "smtp", "", "SMTP server URL: smtp://user@host:587 (STARTTLS required), smtps://host:465, smtp://host:1025?tls=none; empty writes .eml files to --outbox. The password may be in the URL, in CONVENE_SMTP_PASSWORD or in --smtp-password-file")
-	fs.StringVar(&c.passwordFile, "smtp-password-file", "", "file holding the SMTP password")
+	c := addSMTPFlags(fs, "empty writes .eml files to --outbox")
 	fs.StringVar(&c.outbox, "outbox", "outbox", "directory for .eml files when no --smtp is set")
-	fs.StringVar(&c.dkimKey, "dkim-key", "", "PEM private key (RSA or Ed25519) to DKIM-sign mail for the domain of reminders.from")
-	fs.StringVar(&c.dkimSel, "dkim-selector", "convene", "DKIM selector")
 	fs.DurationVar(&c.grace, "reminder-grace", 2*time.Hour, "after downtime, send a reminder at most this late (and never after its meeting started)")
 	fs.DurationVar(&c.noticeDelay, "notice-delay", 5*time.Minute, "how long a change to a meeting must stand before members are told of it (moved, cancelled, back on) and before its reminders go out; a change reverted sooner sends nothing")
 	fs.Float64Var(&c.rate, "send-rate", 0, "at most this many emails per second (0: no limit)")
+	return c
+}
+
+// addSMTPFlags adds the flags of the SMTP server and signing to fs: all
+// of send-test's mail flags. empty says what an empty --smtp means.
+func addSMTPFlags(fs *flag.FlagSet, empty string) *mailConfig {
+	c := &mailConfig{}
+	fs.StringVar(&c.smtp, "smtp", "", "SMTP server URL: smtp://user@host:587 (STARTTLS required), smtps://host:465, smtp://host:1025?tls=none; "+empty+". The password may be in the URL, in CONVENE_SMTP_PASSWORD or in --smtp-password-file")
+	fs.StringVar(&c.passwordFile, "smtp-password-file", "", "file holding the SMTP password")
+	fs.StringVar(&c.dkimKey, "dkim-key", "", "PEM private key (RSA or Ed25519) to DKIM-sign mail for the domain of reminders.from")
+	fs.StringVar(&c.dkimSel, "dkim-selector", "convene", "DKIM selector")
 	return c
 }
 
@@ -250,12 +257,15 @@ func sendTest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("send-test", stderr)
 	config := fs.String("config", "events.toml", "the schedule file (for reminders.from)")
 	to := fs.String("to", "", "the address to send to")
-	c := addMailFlags(fs)
+	c := addSMTPFlags(fs, "required")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *to == "" {
 		return usageError{errors.New("--to is required")}
+	}
+	if c.smtp == "" {
+		return usageError{errors.New("--smtp (or CONVENE_SMTP) is required: send-test sends through an SMTP server; without one, serve writes .eml files to --outbox and no mail leaves the machine")}
 	}
 	s, err := schedule.Load(*config)
 	if err != nil {

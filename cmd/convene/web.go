@@ -47,6 +47,9 @@ func startWeb(ctx context.Context, d *daemon, w *mailer.Worker, c *webConfig, ad
 			}
 		},
 	}
+	if d.metrics != nil {
+		cfg.Refused = func(l web.Limit) { d.metrics.SignUpRefused(string(l)) }
+	}
 	if c.clientIPHeader != "" {
 		cfg.ClientIP = web.HeaderClient(c.clientIPHeader)
 	}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-smtp"
+)
+
+// plainSMTP runs a go-smtp server without TLS on 127.0.0.1 that accepts
+// every message, and returns its address.
+func plainSMTP(t *testing.T) string {
+	t.Helper()
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return acceptAll{}, nil }))
+	srv.Domain = "localhost"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+type acceptAll struct{}
+
+func (acceptAll) Mail(string, *smtp.MailOptions) error { return nil }
+func (acceptAll) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (acceptAll) Data(r io.Reader) error               { _, err := io.Copy(io.Discard, r); return err }
+func (acceptAll) Reset()                               {}
+func (acceptAll) Logout() error                        { return nil }
+
+func TestSendTestSaysWhatToFix(t *testing.T) {
+	dir := t.TempDir()
+	schedule := strings.Replace(e2eSchedule, "[calendar]\n", "[reminders]\nfrom = \"club@example.org\"\n\n[calendar]\n", 1)
+	os.WriteFile(filepath.Join(dir, "events.toml"), []byte(schedule), 0o644)
+	t.Chdir(dir)
+	addr := plainSMTP(t)
+
+	_, help, err := runCmd(t, "send-test", "--help")
+	if exitCode(err, io.Discard) != 0 || !strings.Contains(help, "--smtp ") {
+		t.Fatalf("send-test --help = %v\n%s", err, help)
+	}
+	for _, flag := range []string{"--outbox", "--reminder-grace", "--notice-delay", "--send-rate", "--addr", "--state"} {
+		if strings.Contains(help, flag+" ") {
+			t.Errorf("send-test --help lists %s, which does not apply to it", flag)
+		}
+	}
+	tests := []struct {
+		smtp string
+		want string
+	}{
+		{"", "--smtp (or CONVENE_SMTP) is required"},
+		{strings.Replace(addr, "127.0.0.1", "localhost", 1), "write it as a URL: smtp://" + strings.Replace(addr, "127.0.0.1", "localhost", 1) + "?tls=none"},
+		{"127.0.0.1:1025", "write it as a URL: smtp://127.0.0.1:1025?tls=none"},
+		{"smtp://" + addr, "does not offer STARTTLS: use smtps://127.0.0.1:465 for implicit TLS, or ?tls=none for a local server without TLS"},
+	}
+	for _, tt := range tests {
+		_, _, err := runCmd(t, "send-test", "--to", "a@example.org", "--smtp", tt.smtp)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("send-test --smtp %q = %v, want %q", tt.smtp, err, tt.want)
+		}
+	}
+	out, _, err := runCmd(t, "send-test", "--to", "a@example.org", "--smtp", "smtp://"+addr+"?tls=none")
+	if err != nil || !strings.Contains(out, "sent a test message to a@example.org") {
+		t.Errorf("send-test to a working server = %q, %v", out, err)
+	}
+}
