@@ -125,6 +125,14 @@ func Render(ctx context.Context, s *schedule.Schedule, st State, now time.Time) 
 // endless series and where VTIMEZONEs stop listing changes one by one.
 var horizon = time.Date(2038, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// tzFloor is the year from which every VTIMEZONE is written at the
+// latest. python vobject (Radicale's parser) compares each VTIMEZONE with
+// UTC over 2000 to 2020 and, where they agree, drops it for its own zone
+// data: one that began in 2024 agrees with UTC before then for a zone
+// on UTC in winter (Europe/London), and vobject then read summer times
+// an hour late.
+const tzFloor = 2000
+
 // Docs returns every document by its URL path.
 func (set *Set) Docs() map[string]Doc {
 	docs := map[string]Doc{"/calendar.ics": set.All}
@@ -451,7 +459,7 @@ func (r *renderer) layout(name string, cs []*component) *doc {
 	d := &doc{head: head[:len(head)-len(calendarEnd)], cs: cs}
 	for _, loc := range order {
 		sp := spans[loc.String()]
-		d.tzs = append(d.tzs, cachedTimezone(zoneKey{loc.String(), sp.from.Year(), max(sp.to.Year(), horizon.Year())}, loc))
+		d.tzs = append(d.tzs, cachedTimezone(zoneKey{loc.String(), min(sp.from.Year(), tzFloor), max(sp.to.Year(), horizon.Year())}, loc))
 	}
 	return d
 }

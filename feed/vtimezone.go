@@ -164,12 +164,20 @@ func Timezone(loc *time.Location, from, to time.Time) *ics.VTimezone {
 		}
 		rrule := fmt.Sprintf("FREQ=YEARLY;BYMONTH=%d;%s", int(r.first.local().Month()), r.rules[0])
 		if !continues(r, ahead) {
-			rrule += ";UNTIL=" + r.last.at.UTC().Format(utcFormat)
+			rrule += ";UNTIL=" + r.last.at.Add(untilSlack).UTC().Format(utcFormat)
 		}
 		c.AddProperty(ics.ComponentPropertyRrule, rrule)
 	}
 	return tz
 }
+
+// untilSlack is how far past a rule's last onset its UNTIL is written.
+// RFC 5545 makes UNTIL a UTC time, but dateutil's tzical (python vobject,
+// the parser of Radicale) compares it with the onset's local wall clock,
+// so east of Greenwich an UNTIL at the onset itself drops the last change
+// (Asia/Shanghai would stay on +09 after 1991). A day later is as correct,
+// as the rule's next onset would be a year on.
+const untilSlack = 24 * time.Hour
 
 // continues reports whether the zone data keeps following r's rule in
 // the changes after the window.
