@@ -12,8 +12,13 @@
 // store's outbox: Load (called after every reload of events.toml) and
 // Replan (call it when subscribers change) insert new reminders, move
 // the pending reminders of a moved meeting, drop those of a removed or
-// cancelled one, and queue a short "moved" or "cancelled" notice to
-// each recipient who already got a reminder.
+// cancelled one, record missed ones as expired, and queue the notices
+// ("moved", "cancelled", "back on") that bring what each recipient was
+// last told about a meeting in line with the meeting as it stands.
+// Notices is pure too: what was told and the schedule in, the notices
+// out. A notice, and a reminder of a meeting that just changed, waits
+// Options.NoticeDelay, and every re-plan replaces or drops the notices
+// still queued, so a state that lasted less is never mailed.
 //
 // Worker.Run is the one goroutine that sends. It sleeps on a timer until
 // the next row is due, sends in order of due time over one reused SMTP

@@ -274,7 +274,8 @@ type settle struct {
 //     cancels its notice, a second change replaces the first).
 func reconcile(rows []store.OutboxRow, want []Reminder, live map[string]schedule.Occurrence, rcpts []Recipient, st settle) store.OutboxChanges {
 	var ch store.OutboxChanges
-	hold := st.now.Add(st.delay)
+	// The store keeps milliseconds: round up, never send early.
+	hold := st.now.Add(st.delay).Add(time.Millisecond - 1).Truncate(time.Millisecond)
 	holdReminders := hold
 	if st.cold {
 		holdReminders = st.now

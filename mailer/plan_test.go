@@ -1,6 +1,7 @@
 package mailer
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -410,5 +411,89 @@ reminders = ["48h"]
 	}
 	if n := ch.Insert[0]; n.Kind != KindMoved || n.Occurrence != "weekly/20230716T190000" {
 		t.Errorf("notice = %s %s, want moved weekly/20230716T190000", n.Kind, n.Occurrence)
+	}
+}
+
+func TestNotices(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	now := utc("2030-01-01T00:00Z")
+	at20, at21 := utc("2030-01-02T20:00Z"), utc("2030-01-02T21:00Z")
+	x := Recipient{Address: "x@example.org", Zone: ny}
+	onlyW := Recipient{Address: "x@example.org", Zone: ny, Series: []string{"w"}}
+	occ := func(key string, start time.Time, status schedule.Status) schedule.Occurrence {
+		id, orig, series := strings.Cut(key, "/")
+		o := schedule.Occurrence{ID: id, Series: series, Start: start}
+		if series {
+			o.Original, _ = time.Parse("20060102T150405", orig)
+		}
+		o.Title, o.Status = "Now "+key, status
+		return o
+	}
+	told := func(id int64, key string, kind store.Kind, start time.Time) Told {
+		return Told{ID: id, Occurrence: key, Recipient: "X@example.org", Kind: kind, Title: "Was " + key, Starts: start}
+	}
+	tests := []struct {
+		name  string
+		told  []Told
+		live  []schedule.Occurrence
+		rcpts []Recipient
+		now   time.Time
+		want  []string // kind occurrence title starts prev after
+	}{
+		{name: "unchanged", told: []Told{told(1, "a", KindReminder, at20)}, live: []schedule.Occurrence{occ("a", at20, "")}},
+		{name: "a new title alone", told: []Told{told(1, "a", KindReminder, at20)}, live: []schedule.Occurrence{occ("a", at20, schedule.Tentative)}},
+		{name: "moved", told: []Told{told(1, "a", KindReminder, at20)}, live: []schedule.Occurrence{occ("a", at21, "")},
+			want: []string{"moved a Now a 21:00 20:00 1"}},
+		{name: "cancelled", told: []Told{told(1, "a", KindReminder, at20)}, live: []schedule.Occurrence{occ("a", at21, schedule.Cancelled)},
+			want: []string{"cancelled a Was a 20:00 - 1"}},
+		{name: "removed", told: []Told{told(1, "a", KindReminder, at20)},
+			want: []string{"cancelled a Was a 20:00 - 1"}},
+		{name: "back on, at another time", told: []Told{told(1, "a", KindReminder, at20), told(2, "a", KindCancelled, at20)},
+			live: []schedule.Occurrence{occ("a", at21, "")}, want: []string{"back-on a Now a 21:00 - 2"}},
+		{name: "still off", told: []Told{told(2, "a", KindCancelled, at20)}, live: []schedule.Occurrence{occ("a", at21, schedule.Cancelled)}},
+		{name: "the last message counts: moved and moved back",
+			told: []Told{told(1, "a", KindReminder, at20), told(2, "a", KindMoved, at21)},
+			live: []schedule.Occurrence{occ("a", at20, "")}, want: []string{"moved a Now a 20:00 21:00 2"}},
+		{name: "the last message counts: already told",
+			told: []Told{told(1, "a", KindReminder, at20), told(2, "a", KindMoved, at21)},
+			live: []schedule.Occurrence{occ("a", at21, "")}},
+		{name: "a series' time changed: moved, under the new key",
+			told: []Told{told(1, "w/20300102T200000", KindReminder, at20)},
+			live: []schedule.Occurrence{occ("w/20300102T210000", at21, "")}, want: []string{"moved w/20300102T210000 Now w/20300102T210000 21:00 20:00 1"}},
+		{name: "two that day: not a rename",
+			told: []Told{told(1, "w/20300102T200000", KindReminder, at20)},
+			live: []schedule.Occurrence{occ("w/20300102T210000", at21, ""), occ("w/20300102T220000", at21.Add(time.Hour), "")},
+			want: []string{"cancelled w/20300102T200000 Was w/20300102T200000 20:00 - 1"}},
+		{name: "unsubscribed", told: []Told{told(1, "a", KindReminder, at20)}, rcpts: []Recipient{}},
+		{name: "no longer following the series", told: []Told{told(1, "a", KindReminder, at20)}, rcpts: []Recipient{onlyW}},
+		{name: "moved to a time that has passed", told: []Told{told(1, "a", KindReminder, at21)},
+			live: []schedule.Occurrence{occ("a", at20, "")}, now: at20.Add(time.Minute)},
+		{name: "removed after it was to start", told: []Told{told(1, "a", KindReminder, at20)}, now: at20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			live := map[string]schedule.Occurrence{}
+			for _, o := range tt.live {
+				live[o.Key()] = o
+			}
+			rcpts := tt.rcpts
+			if rcpts == nil {
+				rcpts = []Recipient{x}
+			}
+			if tt.now.IsZero() {
+				tt.now = now
+			}
+			var got []string
+			for _, n := range Notices(tt.told, live, rcpts, tt.now) {
+				prev := "-"
+				if !n.PrevStarts.IsZero() {
+					prev = n.PrevStarts.Format("15:04")
+				}
+				got = append(got, fmt.Sprintf("%s %s %s %s %s %d", n.Kind, n.Occurrence, n.Title, n.Starts.Format("15:04"), prev, n.After))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Notices = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
