@@ -389,31 +389,32 @@ func TestMissedRemindersExpire(t *testing.T) {
 	}
 }
 
-var (
-	propertySeed  = flag.Uint64("seed", 0, "seed of TestPropertyNotices; 0: $CONVENE_PROPERTY_SEED, else fixed when CI=true, else random")
-	propertyCases = flag.Int("cases", 20, "cases TestPropertyNotices generates")
-)
+var propertyCases = flag.Int("cases", 20, "cases TestPropertyNotices generates")
 
-// propertyRand returns the seed of a property test run and logs how to
-// replay it.
-func propertyRand(t *testing.T) uint64 {
-	seed := *propertySeed
-	if seed == 0 {
-		if v := os.Getenv("CONVENE_PROPERTY_SEED"); v != "" {
-			var err error
-			if seed, err = strconv.ParseUint(v, 10, 64); err != nil {
-				t.Fatalf("CONVENE_PROPERTY_SEED=%q: %v", v, err)
-			}
+// propertySeed returns the seed of a property test run and logs how to
+// replay it: -seed when given, else $CONVENE_PROPERTY_SEED, else a fixed
+// seed when CI=true, else a random one.
+func propertySeed(t *testing.T) uint64 {
+	var s uint64
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name == "seed" {
+			s = *seed
+		}
+	})
+	if v := os.Getenv("CONVENE_PROPERTY_SEED"); s == 0 && v != "" {
+		var err error
+		if s, err = strconv.ParseUint(v, 10, 64); err != nil {
+			t.Fatalf("CONVENE_PROPERTY_SEED=%q: %v", v, err)
 		}
 	}
-	if seed == 0 && os.Getenv("CI") == "true" {
-		seed = 1
+	if s == 0 && os.Getenv("CI") == "true" {
+		s = 1
 	}
-	if seed == 0 {
-		seed = rand.Uint64()
+	if s == 0 {
+		s = rand.Uint64()
 	}
-	t.Logf("seed %d (replay: go test ./mailer -run %s -seed %d)", seed, t.Name(), seed)
-	return seed
+	t.Logf("seed %d (replay: go test ./mailer -run %s -seed %d)", s, t.Name(), s)
+	return s
 }
 
 // model is the schedule a property case edits: sessions a and b, and
@@ -520,7 +521,7 @@ func meetingOf(key string) string {
 // `go test ./mailer -run Property -count 20` tries new cases; -seed or
 // CONVENE_PROPERTY_SEED replays one.
 func TestPropertyNotices(t *testing.T) {
-	seed := propertyRand(t)
+	seed := propertySeed(t)
 	cases, messages, ops := 0, 0, 0
 	for i := range *propertyCases {
 		rng := rand.New(rand.NewPCG(seed, uint64(i)))
