@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net"
 	"net/mail"
@@ -49,9 +50,24 @@ func (ps Problems) Error() string {
 	return strings.Join(s, "\n")
 }
 
-// Load reads and validates the events.toml at path.
+// Limits on events.toml, so that a mistake or an attack (a 50 MB
+// description) cannot take the daemon's memory: a schedule of 100,000
+// sessions is about 30 MB.
+const (
+	MaxFileSize = 32 << 20 // bytes of the whole file
+	MaxText     = 32 << 10 // bytes of a free-text field (description)
+	MaxLine     = 1 << 10  // bytes of a one-line field (title, location, ...)
+)
+
+// Load reads and validates the events.toml at path. It reads no more
+// than MaxFileSize and one byte.
 func Load(path string) (*Schedule, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, err
 	}
@@ -61,6 +77,10 @@ func Load(path string) (*Schedule, error) {
 // Parse decodes and validates an events.toml held in data; name is used in
 // messages. The error, if any, is Problems and lists every problem.
 func Parse(name string, data []byte) (*Schedule, error) {
+	if len(data) > MaxFileSize {
+		return nil, Problems{{File: name, Rule: fmt.Sprintf("is larger than the limit of %d MiB; "+
+			"split long texts into links, or move past meetings out of the file", MaxFileSize>>20)}}
+	}
 	var raw map[string]any
 	if _, err := toml.Decode(string(data), &raw); err != nil {
 		p := Problem{File: name, Rule: err.Error()}
@@ -472,6 +492,15 @@ func (t *table) str(k string, flags int) string {
 	s, ok := v.(string)
 	if !ok {
 		t.d.fail(t.key(k), "must be a string")
+		return ""
+	}
+	limit, what := MaxText, "a text"
+	if flags&oneLine != 0 {
+		limit, what = MaxLine, "a one-line field"
+	}
+	if len(s) > limit {
+		t.d.fail(t.key(k), "is %d KiB, over the limit of %d KiB for %s; shorten it, or put the text on a web page and link to it",
+			(len(s)+1023)>>10, limit>>10, what)
 		return ""
 	}
 	s = strings.ReplaceAll(s, "\r\n", "\n")
