@@ -51,6 +51,12 @@ type Set struct {
 // a component whose content changed gets a higher SEQUENCE, and an
 // unchanged schedule renders byte-identical feeds.
 func Render(ctx context.Context, s *schedule.Schedule, st State, now time.Time) (*Set, error) {
+	return Update(ctx, nil, s, st, now)
+}
+
+// Update is Render for a schedule that replaces the one prev was rendered
+// from (nil: none): what did not change is taken from prev.
+func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now time.Time) (*Set, error) {
 	r := &renderer{s: s}
 	var all []*component
 	series := map[string][]*component{}

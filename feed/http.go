@@ -60,7 +60,9 @@ func (h *Handler) Loaded() bool { return h.docs.Load() != nil }
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	docs := h.docs.Load()
 	if docs == nil {
-		h.fail(w, "no schedule loaded", http.StatusServiceUnavailable)
+		// The schedule is loading: the daemon opens its port first.
+		w.Header().Set("Retry-After", "1")
+		h.fail(w, "the schedule is loading", http.StatusServiceUnavailable)
 		return
 	}
 	e, ok := (*docs)[r.URL.Path]

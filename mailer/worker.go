@@ -130,8 +130,9 @@ func StaticRecipients(s *schedule.Schedule) []Recipient {
 	return out
 }
 
-// Load makes s and its feeds the ones reminders are built from, and
-// re-plans the outbox. serve calls it after every good reload.
+// Load re-plans the outbox for s and its feeds and, if that succeeds,
+// makes them the ones reminders are built from. serve's reload calls it
+// for every changed schedule.
 func (w *Worker) Load(ctx context.Context, s *schedule.Schedule, set *feed.Set) error {
 	now := w.o.Now()
 	live := map[string]schedule.Occurrence{}
@@ -149,8 +150,11 @@ func (w *Worker) Load(ctx context.Context, s *schedule.Schedule, set *feed.Set) 
 			return err
 		}
 	}
-	w.loaded.Store(&snapshot{s: s, comp: comp, live: live})
-	return w.Replan(ctx)
+	w.plan.Lock()
+	defer w.plan.Unlock()
+	// Only a committed plan makes s the schedule to plan from: a failed
+	// one leaves the outbox and the schedule as they were.
+	return w.replan(ctx, &snapshot{s: s, comp: comp, live: live})
 }
 
 // Replan plans the outbox again from the loaded schedule and the current
@@ -162,6 +166,12 @@ func (w *Worker) Replan(ctx context.Context) error {
 	if sn == nil {
 		return errors.New("mailer: no schedule loaded")
 	}
+	return w.replan(ctx, sn)
+}
+
+// replan plans the outbox from sn and, once that is committed, makes sn
+// the schedule to plan and send from. The caller holds w.plan.
+func (w *Worker) replan(ctx context.Context, sn *snapshot) error {
 	rcpts, err := w.o.Recipients(ctx, sn.s)
 	if err != nil {
 		return fmt.Errorf("reminder recipients: %w", err)
@@ -186,6 +196,7 @@ func (w *Worker) Replan(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	w.loaded.Store(sn)
 	w.snap.Store(sn)
 	w.warm.Store(true)
 	w.o.Log.Info("reminders planned", "reminders", len(want), "recipients", len(rcpts),

@@ -26,10 +26,10 @@ func TestReady(t *testing.T) {
 		body   []string
 	}{
 		{"none", nil, 200, []string{"ready"}},
-		{"all hold", []Check{{"schedule", ok}, {"store", ok}}, 200, []string{"ready"}},
-		{"one fails", []Check{{"schedule", ok}, {"store", func(context.Context) error { return errors.New("readonly database") }}},
+		{"all hold", []Check{{Name: "schedule", Func: ok}, {Name: "store", Func: ok}}, 200, []string{"ready"}},
+		{"one fails", []Check{{Name: "schedule", Func: ok}, {Name: "store", Func: func(context.Context) error { return errors.New("readonly database") }}},
 			503, []string{"not ready", "store: readonly database"}},
-		{"slow check times out", []Check{{"store", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }}},
+		{"slow check times out", []Check{{Name: "store", Func: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }}},
 			503, []string{"store: context deadline exceeded"}},
 	}
 	for _, tt := range tests {

@@ -33,7 +33,9 @@ func (s *Server) wrap(h http.HandlerFunc) http.Handler {
 		hd.Set("Referrer-Policy", "no-referrer")
 		hd.Set("X-Frame-Options", "DENY")
 		if s.cur.Load() == nil {
-			http.Error(w, "no schedule loaded", http.StatusServiceUnavailable)
+			// The daemon opens its port while the schedule loads.
+			hd.Set("Retry-After", "1")
+			http.Error(w, "the schedule is loading", http.StatusServiceUnavailable)
 			return
 		}
 		h(w, r)

@@ -20,15 +20,35 @@ type view struct {
 	expires time.Time
 }
 
-// Load renders the page for a newly loaded schedule and its feeds. The
-// daemon calls it after every good reload.
+// Page is one rendering of the landing page and what its routes need,
+// built for one schedule by Build and served once Show is called.
+type Page = view
+
+// Load renders the page for a newly loaded schedule and its feeds and
+// serves it: Build, then Show.
 func (s *Server) Load(sched *schedule.Schedule, set *feed.Set) error {
-	return s.rebuild(sched, set)
+	p, err := s.Build(sched, set)
+	if err != nil {
+		return err
+	}
+	s.Show(p)
+	return nil
 }
 
-func (s *Server) rebuild(sched *schedule.Schedule, set feedSet) error {
+// Build renders the page for sched and its feeds without serving it; it
+// changes nothing, so a reload can still fail after it.
+func (s *Server) Build(sched *schedule.Schedule, set *feed.Set) (*Page, error) {
+	return s.build(sched, set)
+}
+
+// Show makes p the page served.
+func (s *Server) Show(p *Page) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.cur.Store(p)
+}
+
+func (s *Server) build(sched *schedule.Schedule, set feedSet) (*view, error) {
 	now := s.cfg.Now()
 	base := sched.Calendar.URL
 	if base == "" {
@@ -38,7 +58,7 @@ func (s *Server) rebuild(sched *schedule.Schedule, set feedSet) error {
 	data.CSRF = s.sentinel
 	var buf bytes.Buffer
 	if err := s.pages["index.html"].ExecuteTemplate(&buf, "layout", data); err != nil {
-		return fmt.Errorf("render page: %w", err)
+		return nil, fmt.Errorf("render page: %w", err)
 	}
 	v := &view{sched: sched, set: set, base: base, expires: expires,
 		parts: bytes.Split(buf.Bytes(), []byte(s.sentinel)),
@@ -49,20 +69,30 @@ func (s *Server) rebuild(sched *schedule.Schedule, set feedSet) error {
 	for _, sr := range sched.Series {
 		v.series[sr.ID] = true
 	}
-	s.cur.Store(v)
-	return nil
+	return v, nil
 }
 
 // current returns the view, rendered again first when time has made it
-// stale.
+// stale. The rendering starts from the view served when the lock is
+// held, so that a newer schedule shown meanwhile is never replaced by
+// the older one, and requests that waited for the lock find the view
+// fresh and do not render it again.
 func (s *Server) current() *view {
 	v := s.cur.Load()
 	if v == nil || s.cfg.Now().Before(v.expires) {
 		return v
 	}
-	if err := s.rebuild(v.sched, v.set); err != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v = s.cur.Load()
+	if s.cfg.Now().Before(v.expires) {
+		return v
+	}
+	nv, err := s.build(v.sched, v.set)
+	if err != nil {
 		s.log.Error("render page", "err", err)
 		return v
 	}
-	return s.cur.Load()
+	s.cur.Store(nv)
+	return nv
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/convene/convene/feed"
 	"github.com/convene/convene/mailer"
+	"github.com/convene/convene/metrics"
 	"github.com/convene/convene/schedule"
 	"github.com/convene/convene/store"
 )
@@ -111,40 +113,39 @@ func recipients(ctx context.Context, s *schedule.Schedule, st *store.Store, unsu
 	return out, nil
 }
 
-// startMail builds the reminder worker of d, makes every reload re-plan
-// the outbox, and returns the function that runs the worker until its
-// context ends.
-func startMail(d *daemon, c *mailConfig) (*mailer.Worker, func(context.Context), error) {
-	t, where, err := c.transport()
-	if err != nil {
-		return nil, nil, err
-	}
+// recipientList is everyone who gets reminders: the static list and the
+// confirmed sign-ups, whose unsubscribe links the page makes.
+type recipientList struct {
+	store          *store.Store
+	unsubscribeURL func(*schedule.Schedule, store.Subscriber) string
+}
+
+func (l *recipientList) recipients(ctx context.Context, s *schedule.Schedule) ([]mailer.Recipient, error) {
+	return recipients(ctx, s, l.store, l.unsubscribeURL)
+}
+
+// newWorker returns the reminder worker of serve, sending through t.
+func newWorker(c *mailConfig, st *store.Store, t mailer.Transport, rcpts *recipientList, m *metrics.Metrics, log *slog.Logger) (*mailer.Worker, error) {
 	key, err := c.dkim()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	opts := mailer.Options{
-		Store: d.store, Transport: t, Log: d.log.With("component", "mailer"),
-		Recipients: func(ctx context.Context, s *schedule.Schedule) ([]mailer.Recipient, error) {
-			return recipients(ctx, s, d.store, d.unsubscribeURL)
-		},
-		Grace: c.grace, NoticeDelay: c.noticeDelay, Rate: c.rate, DKIMKey: key, DKIMSelector: c.dkimSel,
-	}
-	if d.metrics != nil {
-		opts.OnSMTPError = d.metrics.SMTPError
-	}
-	w, err := mailer.New(opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	d.onLoad = append(d.onLoad, w.Load)
-	run := func(ctx context.Context) {
-		d.log.Info("sending reminders", where)
-		if err := w.Run(ctx); err != nil {
-			d.log.Error("reminder worker stopped", "err", err)
+	return mailer.New(mailer.Options{
+		Store: st, Transport: t, Log: log.With("component", "mailer"), Recipients: rcpts.recipients,
+		Grace: c.grace, NoticeDelay: c.noticeDelay, Rate: c.rate, DKIMKey: key, DKIMSelector: c.dkimSel, OnSMTPError: m.SMTPError,
+	})
+}
+
+// destination says where reminders go, for the log at start.
+func (c *mailConfig) destination(where slog.Attr) string {
+	if c.smtp == "" {
+		dir := c.outbox
+		if !filepath.IsAbs(dir) {
+			dir = "./" + filepath.ToSlash(filepath.Clean(dir))
 		}
+		return "reminders are written to " + dir + ", not sent: set --smtp to send"
 	}
-	return w, run, nil
+	return fmt.Sprintf("reminders are sent through the SMTP server %v", where.Value.Any())
 }
 
 // preview prints one reminder of a session as it would be sent.

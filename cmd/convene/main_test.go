@@ -121,6 +121,8 @@ func TestServeEndToEnd(t *testing.T) {
 		return false
 	})
 
+	waitReady(t, base)
+
 	// The feed, its headers and the conditional answers.
 	res, body := e2eGet(t, "GET", base+"/calendar.ics")
 	if res.StatusCode != 200 || !bytes.HasPrefix(body, []byte("BEGIN:VCALENDAR\r\n")) || !bytes.Contains(body, []byte("SUMMARY:Weekly meeting\r\n")) {

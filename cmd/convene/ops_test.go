@@ -18,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/convene/convene/feed"
+	"github.com/convene/convene/metrics"
+	"github.com/convene/convene/reload"
 	"github.com/convene/convene/schedule"
 	"github.com/convene/convene/store"
 )
@@ -97,7 +100,9 @@ func startServe(t *testing.T, dir string, args ...string) (string, *syncBuffer) 
 		for _, line := range strings.Split(logs.String(), "\n") {
 			var rec struct{ Msg, Addr string }
 			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" && rec.Addr != "" {
-				return "http://" + rec.Addr, logs
+				base := "http://" + rec.Addr
+				waitReady(t, base)
+				return base, logs
 			}
 		}
 		select {
@@ -108,6 +113,20 @@ func startServe(t *testing.T, dir string, args ...string) (string, *syncBuffer) 
 	}
 	t.Fatalf("serve did not log its address:\n%s", logs)
 	return "", nil
+}
+
+// waitReady waits until serve at base has loaded its schedule: it opens
+// its port first.
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	waitFor(t, "/readyz", func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
 
 func get(t *testing.T, url string, headers ...string) (*http.Response, []byte) {
@@ -249,20 +268,23 @@ func TestReadiness(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	d := &daemon{config: config, store: st, log: slog.New(slog.DiscardHandler)}
-	newMetrics(d)
+	m := metrics.New("test")
+	p, err := reload.New(reload.Config{Path: config, Store: st, Feeds: &feed.Handler{}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
-	routeOps(mux, d, d.log)
+	routeOps(mux, m, p, st, slog.New(slog.DiscardHandler))
 	probe := func(path string) (int, string) {
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
 		return w.Code, w.Body.String()
 	}
 
-	if code, body := probe("/readyz"); code != 503 || !strings.Contains(body, "schedule: no schedule loaded") {
+	if code, body := probe("/readyz"); code != 503 || !strings.Contains(body, "schedule: loading") {
 		t.Errorf("GET /readyz before a load = %d %q, want 503 naming the schedule", code, body)
 	}
-	if err := d.reload(context.Background()); err != nil {
+	if err := p.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if code, body := probe("/readyz"); code != 200 {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,87 +11,168 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
-
 	"github.com/convene/convene/feed"
+	"github.com/convene/convene/mailer"
 	"github.com/convene/convene/metrics"
-	"github.com/convene/convene/schedule"
+	"github.com/convene/convene/reload"
 	"github.com/convene/convene/store"
+	"github.com/convene/convene/web"
 )
+
+// serveConfig is every setting of serve.
+type serveConfig struct {
+	config, state, addr string
+	logFormat, logLevel string
+	mail                *mailConfig // mail.go
+	web                 *webConfig  // web.go
+}
+
+func addServeFlags(fs *flag.FlagSet) *serveConfig {
+	c := &serveConfig{}
+	fs.StringVar(&c.config, "config", "events.toml", "the schedule file")
+	fs.StringVar(&c.state, "state", "convene.db", "the state file (SQLite)")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "the address to listen on")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	c.mail = addMailFlags(fs)
+	c.web = addWebFlags(fs)
+	return c
+}
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
-	config := fs.String("config", "events.toml", "the schedule file")
-	state := fs.String("state", "convene.db", "the state file (SQLite)")
-	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	mail := addMailFlags(fs) // mail.go
-	webc := addWebFlags(fs)  // web.go
+	c := addServeFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	logger, err := newLogger(stderr, *logFormat, *logLevel)
+	logger, err := newLogger(stderr, c.logFormat, c.logLevel)
 	if err != nil {
 		return usageError{err}
 	}
-	st, err := store.Open(*state)
+	d, err := openDaemon(ctx, c, logger)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	err = d.run(ctx)
+	if cerr := d.close(); err == nil {
+		err = cerr
+	}
+	return err
+}
 
-	d := &daemon{config: *config, store: st, log: logger}
-	newMetrics(d)
-	worker, runMail, err := startMail(d, mail)
+// daemon is a running `convene serve`: every service it built, in the
+// order openDaemon built them.
+type daemon struct {
+	log      *slog.Logger
+	config   string
+	store    *store.Store
+	metrics  *metrics.Metrics
+	feeds    *feed.Handler
+	worker   *mailer.Worker
+	page     *web.Server
+	reloads  *reload.Pipeline
+	listener net.Listener
+	http     *http.Server
+}
+
+// openDaemon builds the services of serve, each from the ones before it,
+// and opens the port at once: /healthz answers from here on, and the
+// feeds and /readyz answer 503 until run has loaded the schedule. On
+// error it closes what it opened.
+func openDaemon(ctx context.Context, c *serveConfig, log *slog.Logger) (d *daemon, err error) {
+	d = &daemon{log: log, config: c.config}
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+	if d.store, err = store.Open(c.state); err != nil {
+		return nil, err
+	}
+	d.metrics = metrics.New(version)
+	d.metrics.WatchOutbox(d.store, probeTimeout)
+	d.feeds = &feed.Handler{Observe: d.metrics.FeedServed}
+
+	t, where, err := c.mail.transport() // mail.go
 	if err != nil {
-		return err
+		return nil, err
 	}
-	page, err := startWeb(ctx, d, worker, webc, *addr) // web.go
+	rcpts := &recipientList{store: d.store}                                               // gets the page's unsubscribe links below
+	if d.worker, err = newWorker(c.mail, d.store, t, rcpts, d.metrics, log); err != nil { // closes t when it stops
+		t.Close()
+		return nil, err
+	}
+	if d.page, err = newPage(ctx, c.web, d.store, d.worker, c.addr, log); err != nil { // web.go
+		return nil, err
+	}
+	rcpts.unsubscribeURL = d.page.UnsubscribeURL
+
+	d.reloads, err = reload.New(reload.Config{
+		Path: c.config, Store: d.store, Feeds: d.feeds, Page: pageSteps{d.page}, Mailer: d.worker,
+		Log: log, Reloaded: d.metrics.Reloaded,
+	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer page.Close()
-	if err := d.reload(ctx); err != nil {
-		return err
-	}
+
 	mux := http.NewServeMux()
-	mux.Handle("GET /calendar.ics", &d.feeds)
-	mux.Handle("GET /series/", &d.feeds)
-	mux.Handle("GET /sessions/", &d.feeds)
-	routeOps(mux, d, logger)
-	page.Register(mux)
+	mux.Handle("GET /calendar.ics", d.feeds)
+	mux.Handle("GET /series/", d.feeds)
+	mux.Handle("GET /sessions/", d.feeds)
+	routeOps(mux, d.metrics, d.reloads, d.store, log) // ops.go
+	d.page.Register(mux)
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
+	if d.listener, err = net.Listen("tcp", c.addr); err != nil {
+		return nil, err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	logger.Info("listening", "addr", ln.Addr().String(), "config", *config, "state", *state)
+	d.http = newHTTPServer(mux, log)
+	log.Info("listening", "addr", d.listener.Addr().String(), "config", c.config, "state", c.state)
+	log.Info(c.mail.destination(where))
+	return d, nil
+}
+
+// run serves until ctx ends: HTTP at once, then the first load of the
+// schedule, the watcher and the reminder worker.
+func (d *daemon) run(ctx context.Context) error {
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- d.http.Serve(d.listener) }()
 
-	watchCtx, stopWatch := context.WithCancel(ctx)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	bg, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); d.watch(watchCtx) }()
-	wg.Add(1)
-	go func() { defer wg.Done(); runMail(watchCtx) }()
+	wg.Go(func() {
+		if err := d.reloads.Start(bg); err != nil {
+			d.log.Error("the schedule did not load", "config", d.config, "err", err)
+		}
+		d.reloads.Watch(bg, hup)
+	})
+	wg.Go(func() {
+		select { // reminders are built from a loaded schedule
+		case <-d.reloads.Loaded():
+		case <-bg.Done():
+			return
+		}
+		if err := d.worker.Run(bg); err != nil {
+			d.log.Error("reminder worker stopped", "err", err)
+		}
+	})
 
+	var err error
 	select {
 	case err = <-served:
 	case <-ctx.Done():
-		logger.Info("shutting down")
+		d.log.Info("shutting down")
 		shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = srv.Shutdown(shutCtx)
+		err = d.http.Shutdown(shutCtx)
 		cancel()
 	}
-	stopWatch()
+	stop()
 	wg.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
@@ -98,86 +180,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-// daemon holds what serve rebuilds on every reload of events.toml.
-type daemon struct {
-	config  string
-	store   *store.Store
-	log     *slog.Logger
-	feeds   feed.Handler
-	metrics *metrics.Metrics // see ops.go
-	// unsubscribeURL makes a subscriber's link for reminders (web.go).
-	unsubscribeURL func(*schedule.Schedule, store.Subscriber) string
-	mu             sync.Mutex // one reload at a time
-	// onLoad runs after every good load, in order, with the new
-	// schedule and feeds: the reminders re-plan, the page refreshes.
-	onLoad []func(context.Context, *schedule.Schedule, *feed.Set) error
-}
-
-// reload reads events.toml and swaps in the new feeds. On error the last
-// good schedule stays in use.
-func (d *daemon) reload(ctx context.Context) (err error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	defer func() { d.reloaded(err) }()
-	s, err := schedule.Load(d.config)
-	if err != nil {
-		return err
+// close closes what openDaemon opened, in reverse order.
+func (d *daemon) close() error {
+	if d.http != nil {
+		d.http.Close()
+	} else if d.listener != nil {
+		d.listener.Close()
 	}
-	set, err := feed.Render(ctx, s, d.store, time.Now())
-	if err != nil {
-		return fmt.Errorf("render feeds: %w", err)
+	if d.page != nil {
+		d.page.Close() // waits for confirmation mails in flight
 	}
-	d.feeds.Swap(set)
-	for _, f := range d.onLoad {
-		if err := f(ctx, s, set); err != nil {
-			return err
-		}
+	if d.store != nil {
+		return d.store.Close()
 	}
-	for _, w := range s.Warnings {
-		d.log.Warn("schedule warning", "warning", w.Error())
-	}
-	d.log.Info("schedule loaded", "config", d.config, "sessions", len(s.Sessions), "series", len(s.Series), "etag", set.All.ETag)
 	return nil
 }
 
-// watch reloads on SIGHUP and whenever events.toml changes. It watches
-// the directory, so that editors that write a new file and rename it over
-// the old one are seen too.
-func (d *daemon) watch(ctx context.Context) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	var events <-chan fsnotify.Event
-	if w, err := fsnotify.NewWatcher(); err != nil {
-		d.log.Warn("cannot watch the schedule; reload with SIGHUP", "err", err)
-	} else if err := w.Add(filepath.Dir(d.config)); err != nil {
-		d.log.Warn("cannot watch the schedule; reload with SIGHUP", "err", err)
-		w.Close()
-	} else {
-		defer w.Close()
-		events = w.Events
-	}
-	base := filepath.Base(d.config)
-	// Editors write in bursts; wait for quiet before reading.
-	settle := time.NewTimer(time.Hour)
-	settle.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			d.log.Info("SIGHUP: reloading")
-			settle.Reset(0)
-		case ev := <-events:
-			if filepath.Base(ev.Name) == base && !ev.Has(fsnotify.Chmod) {
-				settle.Reset(50 * time.Millisecond)
-			}
-		case <-settle.C:
-			if err := d.reload(ctx); err != nil {
-				d.log.Error("reload failed; still serving the last good schedule", "config", d.config, "err", err)
-			}
-		}
-	}
+// newHTTPServer returns the server of serve's routes.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {

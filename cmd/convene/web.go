@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"log/slog"
 	"os"
 
 	"github.com/convene/convene/feed"
@@ -24,26 +25,26 @@ func addWebFlags(fs *flag.FlagSet) *webConfig {
 	return c
 }
 
-// startWeb builds the landing page and sign-up of d: confirmation mails go
-// through w, changes of subscribers re-plan w's reminders, and every
-// reload renders the page again. The token secret is CONVENE_SECRET, or
-// one made once and kept in the state file.
-func startWeb(ctx context.Context, d *daemon, w *mailer.Worker, c *webConfig, addr string) (*web.Server, error) {
+// newPage returns the landing page and sign-up of serve: confirmation
+// mails go through w, and a change of subscribers re-plans w's
+// reminders. The token secret is CONVENE_SECRET, or one made once and
+// kept in the state file.
+func newPage(ctx context.Context, c *webConfig, st *store.Store, w *mailer.Worker, addr string, log *slog.Logger) (*web.Server, error) {
 	secret := []byte(os.Getenv("CONVENE_SECRET"))
 	if len(secret) == 0 {
 		var err error
-		if secret, err = d.store.Secret(ctx, "web", 32); err != nil {
+		if secret, err = st.Secret(ctx, "web", 32); err != nil {
 			return nil, err
 		}
 	} else if len(secret) < 16 {
 		return nil, usageError{errors.New("CONVENE_SECRET: must be at least 16 characters")}
 	}
 	cfg := web.Config{
-		Store: d.store, Mailer: w, Secret: secret, BaseURL: "http://" + addr,
-		Log: d.log.With("component", "web"),
+		Store: st, Mailer: w, Secret: secret, BaseURL: "http://" + addr,
+		Log: log.With("component", "web"),
 		Changed: func(ctx context.Context) {
 			if err := w.Replan(ctx); err != nil {
-				d.log.Error("re-plan reminders after a subscriber change", "err", err)
+				log.Error("re-plan reminders after a subscriber change", "err", err)
 			}
 		},
 	}
@@ -53,16 +54,16 @@ func startWeb(ctx context.Context, d *daemon, w *mailer.Worker, c *webConfig, ad
 	if c.clientIPHeader != "" {
 		cfg.ClientIP = web.HeaderClient(c.clientIPHeader)
 	}
-	srv, err := web.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	d.unsubscribeURL = srv.UnsubscribeURL
-	d.onLoad = append(d.onLoad, func(_ context.Context, s *schedule.Schedule, set *feed.Set) error {
-		return srv.Load(s, set)
-	})
-	return srv, nil
+	return web.New(cfg)
 }
+
+// pageSteps are the page's steps of a reload.
+type pageSteps struct{ srv *web.Server }
+
+func (p pageSteps) Build(s *schedule.Schedule, set *feed.Set) (any, error) {
+	return p.srv.Build(s, set)
+}
+func (p pageSteps) Show(built any) { p.srv.Show(built.(*web.Page)) }
 
 // subscriberRecipients returns the confirmed subscribers as recipients of
 // the reminders planned from s, each with their zone, series and

@@ -1,0 +1,268 @@
+// Package reload turns events.toml into what `convene serve` serves. A
+// reload runs one pipeline, top to bottom:
+//
+//	read → load and validate → expand and render the feeds →
+//	build the page → keep the text as the last good one → plan reminders
+//
+// into one new immutable Snapshot, and then swaps it in at once: the
+// feeds, the page and the mailer all move to it together, and nothing
+// after the swap can fail. If any step fails, nothing changes: the
+// previous snapshot stays served, the error names every problem, the
+// failed-reload counter rises and Ready says why.
+//
+// A reload whose file bytes did not change renders nothing: it only plans
+// the reminders again, since the subscribers may have changed.
+package reload
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/convene/convene/feed"
+	"github.com/convene/convene/schedule"
+	"github.com/convene/convene/store"
+)
+
+// Snapshot is one loaded schedule and everything built from it. It is
+// never modified once swapped in.
+type Snapshot struct {
+	Schedule *schedule.Schedule
+	Feeds    *feed.Set
+	Page     any               // the page's rendering (Page.Build), passed back to Page.Show
+	Sum      [sha256.Size]byte // of the text it was loaded from
+	Loaded   time.Time
+	// Fallback is set when the file did not load at start and this is
+	// the last good text kept in the state file.
+	Fallback bool
+}
+
+// Page renders the web page of a snapshot: Build may fail and changes
+// nothing; Show makes a built page the one served and cannot fail.
+type Page interface {
+	Build(s *schedule.Schedule, set *feed.Set) (any, error)
+	Show(built any)
+}
+
+// Mailer plans reminders: Load plans the outbox for a new schedule in
+// one transaction and, only if that succeeds, makes it the one reminders
+// are built from; Replan plans again for the current one (subscribers
+// changed).
+type Mailer interface {
+	Load(ctx context.Context, s *schedule.Schedule, set *feed.Set) error
+	Replan(ctx context.Context) error
+}
+
+// Config is what a Pipeline needs. Path, Store and Feeds are required.
+type Config struct {
+	Path   string // events.toml
+	Store  *store.Store
+	Feeds  *feed.Handler
+	Page   Page   // nil: no page
+	Mailer Mailer // nil: no reminders
+	Log    *slog.Logger
+	// Reloaded, if set, is told the result of every reload (metrics).
+	Reloaded func(err error, now time.Time)
+	Now      func() time.Time // default time.Now
+}
+
+// Pipeline reloads the schedule. Reload and Current are safe to call
+// from several goroutines; reloads run one at a time.
+type Pipeline struct {
+	cfg  Config
+	name string // the absolute path: the key of the last good text in the store
+
+	mu     sync.Mutex // one reload at a time
+	cur    atomic.Pointer[Snapshot]
+	failed atomic.Pointer[error]             // the last reload's error, nil after a good one
+	tried  atomic.Pointer[[sha256.Size]byte] // the text the last reload read
+	loaded chan struct{}                     // closed by the first swap
+}
+
+// New returns a pipeline for cfg. It does no I/O.
+func New(cfg Config) (*Pipeline, error) {
+	if cfg.Path == "" || cfg.Store == nil || cfg.Feeds == nil {
+		return nil, errors.New("reload: Path, Store and Feeds are required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	name, err := filepath.Abs(cfg.Path)
+	if err != nil {
+		return nil, err
+	}
+	return &Pipeline{cfg: cfg, name: name, loaded: make(chan struct{})}, nil
+}
+
+// Loaded is closed once the first snapshot is served.
+func (p *Pipeline) Loaded() <-chan struct{} { return p.loaded }
+
+// Current returns the snapshot being served, nil before the first.
+func (p *Pipeline) Current() *Snapshot { return p.cur.Load() }
+
+// Ready reports whether a snapshot is served: the error says why not.
+// After a failed reload the previous snapshot is still served, so Ready
+// holds; Warning names the failure.
+func (p *Pipeline) Ready(context.Context) error {
+	if p.cur.Load() != nil {
+		return nil
+	}
+	if err := p.failed.Load(); err != nil {
+		return fmt.Errorf("%s did not load: %w", p.cfg.Path, *err)
+	}
+	return errors.New("loading " + p.cfg.Path)
+}
+
+// Warning describes the last reload when it failed while an older
+// snapshot stays served; "" otherwise.
+func (p *Pipeline) Warning() string {
+	err := p.failed.Load()
+	if err == nil || p.cur.Load() == nil {
+		return ""
+	}
+	return fmt.Sprintf("the last reload of %s failed, serving the schedule loaded %s: %v",
+		p.cfg.Path, p.cur.Load().Loaded.UTC().Format(time.RFC3339), *err)
+}
+
+// Start loads the schedule when the daemon starts. When events.toml does
+// not load, it serves the last good text kept in the state file, if any,
+// and still returns the error, so that the caller logs it.
+func (p *Pipeline) Start(ctx context.Context) error {
+	err := p.Reload(ctx)
+	if err == nil || p.cur.Load() != nil {
+		return err
+	}
+	data, loaded, serr := p.cfg.Store.Source(ctx, p.name)
+	if serr != nil {
+		if !errors.Is(serr, store.ErrNotFound) {
+			p.cfg.Log.Error("read the last good schedule from the state file", "err", serr)
+		}
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	snap, ferr := p.build(ctx, nil, data, p.name+" (last good copy in the state file)")
+	if ferr != nil {
+		p.cfg.Log.Error("the last good schedule in the state file does not load either", "err", ferr)
+		return err
+	}
+	snap.Fallback = true
+	p.swap(snap)
+	p.cfg.Log.Warn("serving the last good schedule from the state file", "config", p.cfg.Path,
+		"loaded", loaded, "sessions", len(snap.Schedule.Sessions), "series", len(snap.Schedule.Series))
+	return err
+}
+
+// Reload reads events.toml and, if it loads, swaps in a new snapshot.
+// On error the previous snapshot stays served.
+func (p *Pipeline) Reload(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	start := p.cfg.Now()
+	snap, err := p.reload(ctx)
+	// Counted before the swap, so that whoever sees the new snapshot
+	// sees it counted.
+	if err != nil {
+		p.failed.Store(&err)
+	} else {
+		p.failed.Store(nil)
+	}
+	if p.cfg.Reloaded != nil {
+		p.cfg.Reloaded(err, p.cfg.Now())
+	}
+	if snap == nil {
+		return err
+	}
+	p.swap(snap)
+	for _, w := range snap.Schedule.Warnings {
+		p.cfg.Log.Warn("schedule warning", "warning", w.Error())
+	}
+	p.cfg.Log.Info("schedule loaded", "config", p.cfg.Path, "sessions", len(snap.Schedule.Sessions),
+		"series", len(snap.Schedule.Series), "etag", snap.Feeds.All.ETag, "took", time.Since(start))
+	// A render allocates many times what it keeps, and reloads are
+	// rare: hand the garbage back so the resident size stays near what
+	// is served.
+	debug.FreeOSMemory()
+	return nil
+}
+
+// reload reads the file and builds its snapshot; nil when the text did
+// not change, and then only the reminders are planned again.
+func (p *Pipeline) reload(ctx context.Context) (*Snapshot, error) {
+	data, err := os.ReadFile(p.cfg.Path)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	p.tried.Store(&sum)
+	prev := p.cur.Load()
+	if prev != nil && !prev.Fallback && prev.Sum == sum {
+		// Nothing to render; subscribers may have changed.
+		if p.cfg.Mailer != nil {
+			if err := p.cfg.Mailer.Replan(ctx); err != nil {
+				return nil, fmt.Errorf("plan reminders: %w", err)
+			}
+		}
+		p.cfg.Log.Debug("schedule unchanged", "config", p.cfg.Path)
+		return nil, nil
+	}
+	return p.build(ctx, prev, data, p.cfg.Path)
+}
+
+// build runs every step that can fail, in order, into a new snapshot.
+// The last step, planning the reminders, commits them to the outbox only
+// if it succeeds; swap then makes everything else visible.
+func (p *Pipeline) build(ctx context.Context, prev *Snapshot, data []byte, name string) (*Snapshot, error) {
+	now := p.cfg.Now()
+	s, err := schedule.Parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	var prevSet *feed.Set
+	if prev != nil {
+		prevSet = prev.Feeds
+	}
+	set, err := feed.Update(ctx, prevSet, s, p.cfg.Store, now)
+	if err != nil {
+		return nil, fmt.Errorf("render feeds: %w", err)
+	}
+	snap := &Snapshot{Schedule: s, Feeds: set, Sum: sha256.Sum256(data), Loaded: now}
+	if p.cfg.Page != nil {
+		if snap.Page, err = p.cfg.Page.Build(s, set); err != nil {
+			return nil, fmt.Errorf("render page: %w", err)
+		}
+	}
+	if prev == nil || prev.Sum != snap.Sum {
+		if err := p.cfg.Store.SaveSource(ctx, p.name, data, now); err != nil {
+			return nil, fmt.Errorf("keep the schedule in the state file: %w", err)
+		}
+	}
+	if p.cfg.Mailer != nil {
+		if err := p.cfg.Mailer.Load(ctx, s, set); err != nil {
+			return nil, fmt.Errorf("plan reminders: %w", err)
+		}
+	}
+	return snap, nil
+}
+
+// swap makes snap the one served. It cannot fail.
+func (p *Pipeline) swap(snap *Snapshot) {
+	p.cfg.Feeds.Swap(snap.Feeds)
+	if p.cfg.Page != nil {
+		p.cfg.Page.Show(snap.Page)
+	}
+	if p.cur.Swap(snap) == nil {
+		close(p.loaded)
+	}
+}

@@ -1,0 +1,275 @@
+package reload
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/convene/convene/feed"
+	"github.com/convene/convene/mailer"
+	"github.com/convene/convene/schedule"
+	"github.com/convene/convene/store"
+	"github.com/convene/convene/web"
+)
+
+// scheduleText is a schedule whose one session is titled title and
+// starts at hour, ten days from now.
+func scheduleText(title string, hour int) string {
+	day := time.Now().AddDate(0, 0, 10).Format("2006-01-02")
+	return fmt.Sprintf(`[calendar]
+name = "Reload test group"
+timezone = "Europe/Berlin"
+url = "https://reload.example.org"
+
+[reminders]
+before = ["24h"]
+from = "Group <group@example.org>"
+recipients = ["members@example.org"]
+
+[[sessions]]
+id = "meeting"
+title = %q
+start = %sT%02d:00:00
+`, title, day, hour)
+}
+
+// rig is a pipeline with a real store, page and reminder worker, whose
+// recipients can be made to fail.
+type rig struct {
+	t      *testing.T
+	dir    string
+	config string
+	st     *store.Store
+	feeds  *feed.Handler
+	page   *web.Server
+	p      *Pipeline
+	fail   atomic.Bool  // the recipients of reminders cannot be read
+	plans  atomic.Int32 // times the recipients were read: plans made
+	counts map[string]int
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	r := &rig{t: t, dir: t.TempDir(), counts: map[string]int{}}
+	r.config = filepath.Join(r.dir, "events.toml")
+	var err error
+	if r.st, err = store.Open(filepath.Join(r.dir, "state.db")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.st.Close() })
+	log := slog.New(slog.DiscardHandler)
+	w, err := mailer.New(mailer.Options{Store: r.st, Transport: mailer.Dir{Path: filepath.Join(r.dir, "outbox")}, Log: log,
+		Recipients: func(_ context.Context, s *schedule.Schedule) ([]mailer.Recipient, error) {
+			r.plans.Add(1)
+			if r.fail.Load() {
+				return nil, errors.New("subscribers unreadable")
+			}
+			return mailer.StaticRecipients(s), nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.page, err = web.New(web.Config{Store: r.st, Secret: bytes.Repeat([]byte("s"), 32), Log: log}); err != nil {
+		t.Fatal(err)
+	}
+	r.feeds = &feed.Handler{}
+	r.p, err = New(Config{Path: r.config, Store: r.st, Feeds: r.feeds, Page: testPage{r.page}, Mailer: w, Log: log,
+		Reloaded: func(err error, _ time.Time) {
+			if err != nil {
+				r.counts["failed"]++
+			} else {
+				r.counts["ok"]++
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// testPage is the page's part of a reload.
+type testPage struct{ srv *web.Server }
+
+func (p testPage) Build(s *schedule.Schedule, set *feed.Set) (any, error) { return p.srv.Build(s, set) }
+func (p testPage) Show(built any)                                         { p.srv.Show(built.(*web.Page)) }
+
+func (r *rig) write(text string) {
+	r.t.Helper()
+	if err := os.WriteFile(r.config, []byte(text), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// get answers path from the feeds or the page.
+func (r *rig) get(path string) (int, string) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /calendar.ics", r.feeds)
+	r.page.Register(mux)
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+	body, _ := io.ReadAll(w.Result().Body)
+	return w.Code, string(body)
+}
+
+// outbox lists the pending reminders: what, when, to whom.
+func (r *rig) outbox() []string {
+	r.t.Helper()
+	rows, err := r.st.Outbox(context.Background())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var out []string
+	for _, row := range rows {
+		out = append(out, fmt.Sprintf("%s %s %s %s", row.Kind, row.Occurrence, row.Recipient, row.Title))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestFailedReplanChangesNothing: a reload whose last step, planning the
+// reminders, fails leaves the feeds, the page and the outbox all as the
+// previous snapshot made them; the next good reload moves all three.
+func TestFailedReplanChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	r.write(scheduleText("First title", 19))
+	if err := r.p.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, feed1 := r.get("/calendar.ics")
+	_, page1 := r.get("/")
+	out1 := r.outbox()
+	if !strings.Contains(feed1, "SUMMARY:First title") || !strings.Contains(page1, "First title") || len(out1) == 0 {
+		t.Fatalf("first load: feed has the title %v, page %v, outbox %q",
+			strings.Contains(feed1, "First title"), strings.Contains(page1, "First title"), out1)
+	}
+
+	r.fail.Store(true)
+	r.write(scheduleText("Second title", 20))
+	err := r.p.Reload(ctx)
+	if err == nil || !strings.Contains(err.Error(), "plan reminders") {
+		t.Fatalf("reload with failing re-plan = %v, want a plan error", err)
+	}
+	if _, feed := r.get("/calendar.ics"); feed != feed1 {
+		t.Errorf("the feed changed after a failed reload")
+	}
+	if _, page := r.get("/"); !strings.Contains(page, "First title") || strings.Contains(page, "Second title") {
+		t.Errorf("the page changed after a failed reload")
+	}
+	if out := r.outbox(); strings.Join(out, "\n") != strings.Join(out1, "\n") {
+		t.Errorf("the outbox changed after a failed reload:\n%q\nwant\n%q", out, out1)
+	}
+	if r.counts["failed"] != 1 {
+		t.Errorf("failed reloads counted = %d, want 1", r.counts["failed"])
+	}
+	if err := r.p.Ready(ctx); err != nil {
+		t.Errorf("Ready = %v, want nil: the last good schedule is served", err)
+	}
+	if w := r.p.Warning(); !strings.Contains(w, "subscribers unreadable") {
+		t.Errorf("Warning = %q, want it to name the failure", w)
+	}
+
+	r.fail.Store(false)
+	if err := r.p.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, feed2 := r.get("/calendar.ics")
+	_, page2 := r.get("/")
+	out2 := r.outbox()
+	if !strings.Contains(feed2, "SUMMARY:Second title") || !strings.Contains(page2, "Second title") ||
+		!strings.Contains(strings.Join(out2, "\n"), "Second title") {
+		t.Errorf("after the good reload: feed %v, page %v, outbox %q", strings.Contains(feed2, "Second title"),
+			strings.Contains(page2, "Second title"), out2)
+	}
+	if r.p.Warning() != "" {
+		t.Errorf("Warning after a good reload = %q", r.p.Warning())
+	}
+}
+
+// TestStartServesLastGood: a daemon started on an events.toml that does
+// not load serves the last good text from the state file, and says so.
+func TestStartServesLastGood(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	if err := r.p.Ready(ctx); err == nil || !strings.Contains(err.Error(), "loading") {
+		t.Errorf("Ready before any load = %v, want loading", err)
+	}
+	if code, _ := r.get("/calendar.ics"); code != http.StatusServiceUnavailable {
+		t.Errorf("feed before any load = %d, want 503", code)
+	}
+
+	// Without a last good copy, start fails and nothing is served.
+	r.write("[calendar]\nname = \"Broken\n")
+	if err := r.p.Start(ctx); err == nil {
+		t.Fatal("Start on a broken file without a last good copy succeeded")
+	}
+	if err := r.p.Ready(ctx); err == nil || !strings.Contains(err.Error(), "did not load") {
+		t.Errorf("Ready = %v, want it to name the failed load", err)
+	}
+
+	// A good load keeps the text; a new daemon on a broken file serves it.
+	r.write(scheduleText("Kept title", 19))
+	if err := r.p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r2 := newRig(t)
+	r2.st.Close()
+	r2.st = r.st
+	r2.p.cfg.Store = r.st
+	r2.p.cfg.Path, r2.p.name = r.config, r.p.name
+	r2.config = r.config
+	r2.write("[calendar]\nname = \"Broken\n")
+	err := r2.p.Start(ctx)
+	var ps schedule.Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("Start on a broken file = %v, want its problems", err)
+	}
+	if code, body := r2.get("/calendar.ics"); code != 200 || !strings.Contains(body, "SUMMARY:Kept title") {
+		t.Errorf("feed = %d, want the last good schedule:\n%.300s", code, body)
+	}
+	if err := r2.p.Ready(ctx); err != nil {
+		t.Errorf("Ready = %v, want nil", err)
+	}
+	if w := r2.p.Warning(); !strings.Contains(w, "syntax") {
+		t.Errorf("Warning = %q, want the problem", w)
+	}
+	// Fixing the file is picked up even if it equals the kept text.
+	r2.write(scheduleText("Kept title", 19))
+	if err := r2.p.Reload(ctx); err != nil || r2.p.Current().Fallback || r2.p.Warning() != "" {
+		t.Errorf("reload of the fixed file = %v, fallback %v, warning %q", err, r2.p.Current().Fallback, r2.p.Warning())
+	}
+}
+
+// TestUnchangedBytesRenderNothing: a reload of the same bytes keeps the
+// snapshot (nothing is rendered) but plans the reminders again.
+func TestUnchangedBytesRenderNothing(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	r.write(scheduleText("Same", 19))
+	if err := r.p.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	snap := r.p.Current()
+	plans := r.plans.Load()
+	if err := r.p.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r.p.Current() != snap {
+		t.Error("a reload of unchanged bytes built a new snapshot")
+	}
+	if got := r.plans.Load(); got != plans+1 {
+		t.Errorf("reminders planned %d times by a reload of unchanged bytes, want once", got-plans)
+	}
+}
