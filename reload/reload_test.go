@@ -57,12 +57,16 @@ type rig struct {
 	p      *Pipeline
 	fail   atomic.Bool  // the recipients of reminders cannot be read
 	plans  atomic.Int32 // times the recipients were read: plans made
-	counts map[string]int
+	ok     atomic.Int32 // good reloads
+	failed atomic.Int32 // failed reloads
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T) *rig { return newRigIn(t, t.TempDir()) }
+
+// newRigIn makes a rig whose events.toml and state file are in dir.
+func newRigIn(t *testing.T, dir string) *rig {
 	t.Helper()
-	r := &rig{t: t, dir: t.TempDir(), counts: map[string]int{}}
+	r := &rig{t: t, dir: dir}
 	r.config = filepath.Join(r.dir, "events.toml")
 	var err error
 	if r.st, err = store.Open(filepath.Join(r.dir, "state.db")); err != nil {
@@ -88,9 +92,9 @@ func newRig(t *testing.T) *rig {
 	r.p, err = New(Config{Path: r.config, Store: r.st, Feeds: r.feeds, Page: testPage{r.page}, Mailer: w, Log: log,
 		Reloaded: func(err error, _ time.Time) {
 			if err != nil {
-				r.counts["failed"]++
+				r.failed.Add(1)
 			} else {
-				r.counts["ok"]++
+				r.ok.Add(1)
 			}
 		}})
 	if err != nil {
@@ -171,8 +175,8 @@ func TestFailedReplanChangesNothing(t *testing.T) {
 	if out := r.outbox(); strings.Join(out, "\n") != strings.Join(out1, "\n") {
 		t.Errorf("the outbox changed after a failed reload:\n%q\nwant\n%q", out, out1)
 	}
-	if r.counts["failed"] != 1 {
-		t.Errorf("failed reloads counted = %d, want 1", r.counts["failed"])
+	if n := r.failed.Load(); n != 1 {
+		t.Errorf("failed reloads counted = %d, want 1", n)
 	}
 	if err := r.p.Ready(ctx); err != nil {
 		t.Errorf("Ready = %v, want nil: the last good schedule is served", err)
@@ -224,12 +228,8 @@ func TestStartServesLastGood(t *testing.T) {
 	if err := r.p.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r2 := newRig(t)
-	r2.st.Close()
-	r2.st = r.st
-	r2.p.cfg.Store = r.st
-	r2.p.cfg.Path, r2.p.name = r.config, r.p.name
-	r2.config = r.config
+	r.st.Close()
+	r2 := newRigIn(t, r.dir)
 	r2.write("[calendar]\nname = \"Broken\n")
 	err := r2.p.Start(ctx)
 	var ps schedule.Problems
@@ -242,7 +242,7 @@ func TestStartServesLastGood(t *testing.T) {
 	if err := r2.p.Ready(ctx); err != nil {
 		t.Errorf("Ready = %v, want nil", err)
 	}
-	if w := r2.p.Warning(); !strings.Contains(w, "syntax") {
+	if w := r2.p.Warning(); !strings.Contains(w, "events.toml:2") {
 		t.Errorf("Warning = %q, want the problem", w)
 	}
 	// Fixing the file is picked up even if it equals the kept text.

@@ -18,14 +18,17 @@ const (
 	settleWrite = 50 * time.Millisecond
 )
 
-// Watch reloads whenever hup receives (SIGHUP: always, so that the
+// Run loads the schedule (Start), then reloads it whenever hup receives (SIGHUP: always, so that the
 // reminders are planned again) and whenever the bytes that the config
 // path reads change, until ctx ends. It sees edits in place, a new file
 // renamed over the old, a file deleted and written again, and a symlink
 // swapped anywhere on the way to the file, such as a Kubernetes
 // ConfigMap's ..data or a current -> releases/N directory. Identical
 // bytes are ignored.
-func (p *Pipeline) Watch(ctx context.Context, hup <-chan os.Signal) {
+//
+// The watch begins before the first load, so that no edit made while
+// the daemon starts is missed.
+func (p *Pipeline) Run(ctx context.Context, hup <-chan os.Signal) {
 	log := p.cfg.Log
 	var events <-chan fsnotify.Event
 	var errs <-chan error
@@ -61,6 +64,9 @@ func (p *Pipeline) Watch(ctx context.Context, hup <-chan os.Signal) {
 	}
 	rewatch()
 
+	if err := p.Start(ctx); err != nil {
+		log.Error("the schedule did not load", "config", p.cfg.Path, "err", err)
+	}
 	seen := p.seen()
 	settle := time.NewTimer(time.Hour)
 	settle.Stop()

@@ -147,10 +147,7 @@ func (d *daemon) run(ctx context.Context) error {
 	bg, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if err := d.reloads.Start(bg); err != nil {
-			d.log.Error("the schedule did not load", "config", d.config, "err", err)
-		}
-		d.reloads.Watch(bg, hup)
+		d.reloads.Run(bg, hup)
 	})
 	wg.Go(func() {
 		select { // reminders are built from a loaded schedule
