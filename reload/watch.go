@@ -94,9 +94,9 @@ func (p *Pipeline) Run(ctx context.Context, hup <-chan os.Signal) {
 		case <-settle.C:
 			rewatch() // a swapped symlink leads to other directories
 			data, err := os.ReadFile(p.cfg.Path)
-			if err != nil {
-				// Deleted, or a swap half done: the next event
-				// brings it back.
+			if err != nil || len(data) == 0 {
+				// Deleted, a swap half done, or truncated by a
+				// write in place: the next event brings it back.
 				log.Debug("the schedule cannot be read; waiting", "config", p.cfg.Path, "err", err)
 				continue
 			}
