@@ -106,7 +106,7 @@ func openDaemon(ctx context.Context, c *serveConfig, log *slog.Logger) (d *daemo
 		t.Close()
 		return nil, err
 	}
-	if d.page, err = newPage(ctx, c.web, d.store, d.worker, c.addr, log); err != nil { // web.go
+	if d.page, err = newPage(ctx, c.web, d.store, d.worker, d.metrics, c.addr, log); err != nil { // web.go
 		return nil, err
 	}
 	rcpts.unsubscribeURL = d.page.UnsubscribeURL

@@ -9,6 +9,7 @@ import (
 
 	"github.com/convene/convene/feed"
 	"github.com/convene/convene/mailer"
+	"github.com/convene/convene/metrics"
 	"github.com/convene/convene/schedule"
 	"github.com/convene/convene/store"
 	"github.com/convene/convene/web"
@@ -29,7 +30,7 @@ func addWebFlags(fs *flag.FlagSet) *webConfig {
 // mails go through w, and a change of subscribers re-plans w's
 // reminders. The token secret is CONVENE_SECRET, or one made once and
 // kept in the state file.
-func newPage(ctx context.Context, c *webConfig, st *store.Store, w *mailer.Worker, addr string, log *slog.Logger) (*web.Server, error) {
+func newPage(ctx context.Context, c *webConfig, st *store.Store, w *mailer.Worker, m *metrics.Metrics, addr string, log *slog.Logger) (*web.Server, error) {
 	secret := []byte(os.Getenv("CONVENE_SECRET"))
 	if len(secret) == 0 {
 		var err error
@@ -47,9 +48,7 @@ func newPage(ctx context.Context, c *webConfig, st *store.Store, w *mailer.Worke
 				log.Error("re-plan reminders after a subscriber change", "err", err)
 			}
 		},
-	}
-	if d.metrics != nil {
-		cfg.Refused = func(l web.Limit) { d.metrics.SignUpRefused(string(l)) }
+		Refused: func(l web.Limit) { m.SignUpRefused(string(l)) },
 	}
 	if c.clientIPHeader != "" {
 		cfg.ClientIP = web.HeaderClient(c.clientIPHeader)
