@@ -202,3 +202,19 @@ func readFile(t *testing.T, name string) []byte {
 	}
 	return data
 }
+
+// TestKeysDocumented fails when a key of Keys is missing from the tables
+// of the README's events.toml section.
+func TestKeysDocumented(t *testing.T) {
+	readme := string(readFile(t, "../README.md"))
+	start, end := strings.Index(readme, "## events.toml"), strings.Index(readme, "## Maintaining the schedule")
+	if start < 0 || end < start {
+		t.Fatal("README.md lacks its events.toml or Maintaining the schedule section")
+	}
+	section := readme[start:end]
+	Walk(Keys, func(path string, k Key) {
+		if !strings.Contains(section, "`"+k.Name+"`") && !strings.Contains(section, k.header(path)) {
+			t.Errorf("README.md's events.toml section does not document %s", path)
+		}
+	})
+}
