@@ -129,7 +129,8 @@ func openDaemon(ctx context.Context, c *serveConfig, log *slog.Logger) (d *daemo
 	if d.listener, err = net.Listen("tcp", c.addr); err != nil {
 		return nil, err
 	}
-	d.http = newHTTPServer(mux, log)
+	d.http = newHTTPServer(mux, log) // httpserver.go
+	d.listener = limitConns(d.listener, d.http, defaultHTTPLimits.MaxConns)
 	log.Info("listening", "addr", d.listener.Addr().String(), "config", c.config, "state", c.state)
 	log.Info(c.mail.destination(where))
 	return d, nil
@@ -191,11 +192,6 @@ func (d *daemon) close() error {
 		return d.store.Close()
 	}
 	return nil
-}
-
-// newHTTPServer returns the server of serve's routes.
-func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
-	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
