@@ -279,14 +279,17 @@ func (w *Worker) step(ctx context.Context, timer *time.Timer) error {
 		if len(rows) == 0 {
 			break
 		}
+		ahead, stop := w.renderAhead(rows)
 		for _, r := range rows {
 			if ctx.Err() != nil || w.o.Now().Before(w.pausedUntil) {
 				break
 			}
-			if err := w.send(ctx, r); err != nil {
+			if err := w.send(ctx, r, <-ahead); err != nil {
+				close(stop)
 				return err
 			}
 		}
+		close(stop)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -306,8 +309,46 @@ func (w *Worker) step(ctx context.Context, timer *time.Timer) error {
 	return nil
 }
 
-// send delivers one row, or records why not.
-func (w *Worker) send(ctx context.Context, r store.OutboxRow) error {
+// aheadDepth is how many messages are built ahead of the one on the
+// wire: enough to keep a fast server busy, few enough that each Date is
+// within milliseconds of its sending.
+const aheadDepth = 4
+
+// rendered is a row's message, built ahead from snapshot sn.
+type rendered struct {
+	sn  *snapshot
+	m   *Message
+	err error
+}
+
+// renderAhead builds (and signs) the messages of rows, in order, on
+// another goroutine, so that rendering and DKIM signing overlap the SMTP
+// transactions instead of adding to them. The caller takes one result
+// per row it sends, in order, and closes stop when it is done.
+func (w *Worker) renderAhead(rows []store.OutboxRow) (<-chan rendered, chan<- struct{}) {
+	out := make(chan rendered, aheadDepth)
+	stop := make(chan struct{})
+	go func() {
+		for _, r := range rows {
+			sn := w.snap.Load()
+			var op *schedule.Occurrence
+			if o, ok := sn.live[r.Occurrence]; ok {
+				op = &o
+			}
+			m, err := sn.comp.Row(r, op, w.o.Now())
+			select {
+			case out <- rendered{sn: sn, m: m, err: err}:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	return out, stop
+}
+
+// send delivers one row, or records why not; pre is its message built
+// ahead, used if it was built from the schedule loaded now.
+func (w *Worker) send(ctx context.Context, r store.OutboxRow, pre rendered) error {
 	st := w.o.Store
 	bg := context.WithoutCancel(ctx) // a claimed row's state must be recorded
 	sn := w.snap.Load()
@@ -340,7 +381,10 @@ func (w *Worker) send(ctx context.Context, r store.OutboxRow) error {
 		return w.Replan(ctx)
 	}
 	w.lastStale = 0
-	m, err := sn.comp.Row(r, op, now)
+	m, err := pre.m, pre.err
+	if pre.sn != sn {
+		m, err = sn.comp.Row(r, op, now)
+	}
 	if err != nil {
 		w.o.Log.Error("failed: cannot build the message", append(rowAttrs(r), "err", hideAddress(err.Error(), r.Recipient))...)
 		return st.MarkFailed(ctx, r.ID, err.Error())

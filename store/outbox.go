@@ -234,7 +234,7 @@ func (s *Store) Outbox(ctx context.Context) ([]OutboxRow, error) {
 // returns false if the row is no longer pending or no longer tells of the
 // start starts (a re-plan dropped or moved it since it was read).
 func (s *Store) MarkSending(ctx context.Context, id int64, starts time.Time) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = attempts + 1 WHERE id = ? AND state = ? AND starts = ?`,
+	res, err := s.exec(ctx, `UPDATE outbox SET state = ?, attempts = attempts + 1 WHERE id = ? AND state = ? AND starts = ?`,
 		Sending, id, Pending, ms(starts))
 	if err != nil {
 		return false, fmt.Errorf("mark outbox row %d sending: %w", id, err)
@@ -272,7 +272,7 @@ func (s *Store) MarkExpired(ctx context.Context, id int64, reason string) error 
 // mark moves row id to state, setting the columns of set.
 func (s *Store) mark(ctx context.Context, id int64, state State, set string, args ...any) error {
 	args = append([]any{state}, append(args, id)...)
-	if _, err := s.db.ExecContext(ctx, `UPDATE outbox SET state = ?, `+set+` WHERE id = ?`, args...); err != nil {
+	if _, err := s.exec(ctx, `UPDATE outbox SET state = ?, `+set+` WHERE id = ?`, args...); err != nil {
 		return fmt.Errorf("mark outbox row %d %s: %w", id, state, err)
 	}
 	return nil

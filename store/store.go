@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"sync"
 	"io/fs"
 	"path"
 	"sort"
@@ -23,7 +24,8 @@ import (
 
 // Store is the state file. It is safe for use by several goroutines.
 type Store struct {
-	db *sql.DB
+	db    *sql.DB
+	stmts sync.Map // query -> *sql.Stmt, see exec
 }
 
 // Open opens or creates the state file at path and brings its schema up
@@ -44,6 +46,22 @@ func Open(path string) (*Store, error) {
 
 // Close closes the file.
 func (s *Store) Close() error { return s.db.Close() }
+
+// exec runs query, prepared once and kept: the sender marks every
+// message twice, and SQLite would parse the statement each time.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, ok := s.stmts.Load(query)
+	if !ok {
+		prepared, err := s.db.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		if st, ok = s.stmts.LoadOrStore(query, prepared); ok {
+			prepared.Close()
+		}
+	}
+	return st.(*sql.Stmt).ExecContext(ctx, args...)
+}
 
 // DB returns the database, for packages that keep their own tables.
 func (s *Store) DB() *sql.DB { return s.db }
