@@ -11,12 +11,12 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"sync"
 	"io/fs"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite"
