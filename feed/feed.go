@@ -305,7 +305,11 @@ func (r *renderer) event(o schedule.Occurrence, sr *schedule.Series) *component 
 		}
 	}
 	if r.s.Calendar.URL != "" {
-		c.AddProperty(ics.ComponentPropertyUrl, clean(r.s.Calendar.URL+"/#"+o.ID))
+		page := o.Key() // the meeting's own page; a series' for its master
+		if sr != nil {
+			page = o.ID
+		}
+		c.AddProperty(ics.ComponentPropertyUrl, clean(r.s.Calendar.URL+schedule.MeetingPath(page)))
 	}
 	if org := r.s.Calendar.Organizer; org.Email != "" {
 		if org.Name != "" {

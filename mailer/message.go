@@ -65,6 +65,7 @@ type view struct {
 	Reading, Facilitator           string
 	Description                    string
 	Links                          []schedule.Link
+	Page                           string          // the meeting's own page
 	AddTo                          []schedule.Link // "Add to calendar" links to Google's and Outlook's pages
 	ICS                            string          // the meeting's own .ics
 	Feed                           string
@@ -236,6 +237,7 @@ func (c *Composer) details(v *view, o schedule.Occurrence) {
 			kind = "series"
 		}
 		v.ICS = v.Site + "/" + kind + "/" + o.ID + ".ics"
+		v.Page = v.Site + schedule.MeetingPath(o.Key())
 	}
 }
 

@@ -1,12 +1,8 @@
 package web
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/base64"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // occurrenceICS serves /series/{id}/{original}.ics: one occurrence of a
@@ -19,19 +15,13 @@ func (s *Server) occurrenceICS(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	body, ok := v.ics[id+"/"+when]
-	if !ok {
-		o, found := occurrence(v.sched, id, when)
-		if !found {
-			http.NotFound(w, r)
-			return
-		}
-		body = v.set.Event(o)
+	// Made on demand: keeping every linked meeting's .ics would copy
+	// a series' description into memory once per occurrence.
+	o, found := occurrence(v.sched, id, when)
+	if !found {
+		http.NotFound(w, r)
+		return
 	}
-	sum := sha256.Sum256(body)
-	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+id+"-"+when+`.ics"`)
-	w.Header().Set("Etag", `"`+base64.RawURLEncoding.EncodeToString(sum[:12])+`"`)
-	w.Header().Set("Cache-Control", "no-cache")
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+	newStaticFile(v.set.Event(o), "text/calendar; charset=utf-8").serve(w, r, "no-cache")
 }

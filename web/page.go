@@ -1,20 +1,27 @@
 package web
 
 import (
+	"fmt"
 	"html/template"
+	"mime"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/convene/convene/feed"
+	"github.com/convene/convene/podcast"
 	"github.com/convene/convene/schedule"
 )
 
 // How much of the schedule the landing page shows.
 const (
 	maxUpcoming = 12
-	maxPast     = 30
+	maxArchive  = 5 // past meetings on the landing page; /past/{year} has the rest
+	maxRecorded = 3 // recorded meetings on the landing page
 	ahead       = 366 * 24 * time.Hour
+	// lookAhead bounds how far the page looks for the next meetings
+	// when the first year has few.
+	lookAhead = 200 * 366 * 24 * time.Hour
 	// rebuildEvery bounds how long one rendering of the page is used,
 	// so that the window of upcoming meetings moves on even when no
 	// meeting ends.
@@ -29,8 +36,11 @@ type pageData struct {
 	All         subscribeLinks
 	Series      []seriesData
 	Upcoming    []meeting
-	More        bool // more upcoming meetings than shown
-	Past        []meeting
+	More        bool      // more upcoming meetings than shown
+	Archive     []meeting // the latest past meetings
+	Recorded    []meeting // the latest past meetings with a recording
+	Years       []yearLink
+	Podcast     string // URL of the podcast feed, when a meeting has a recording
 	Zones       []string
 	CSRF        string
 	Form        signupForm
@@ -46,8 +56,10 @@ type signupForm struct {
 }
 
 type seriesData struct {
-	ID, Title string
-	Links     subscribeLinks
+	ID, Title   string
+	Description string
+	Page        string
+	Links       subscribeLinks
 }
 
 // subscribeLinks are the ways to subscribe to one feed.
@@ -73,8 +85,12 @@ func linksFor(base, path, name string) subscribeLinks {
 type meeting struct {
 	Key         string
 	Anchor      string
+	Page        string // its permanent page
 	Title       string
-	SeriesTitle string // for an occurrence of a series whose title it changed
+	Series      string // the title of its series
+	SeriesTitle string // the same, for an occurrence of a series whose title it changed
+	SeriesPage  string
+	Past        bool   // in the archive: no join link, no .ics
 	When        string // in the calendar zone
 	StartISO    string
 	EndISO      string
@@ -85,15 +101,37 @@ type meeting struct {
 	Facilitator string
 	Join        string // the location when it is a link
 	Place       string // the location otherwise
+	// Description is the meeting's own: a series' description is shown
+	// once, with the series, never in each of its occurrences.
 	Description string
 	Links       []schedule.Link
+	Recordings  []recording
 	ICS         string // path of this meeting's own .ics
 }
 
-// build computes the page at time now. It returns the occurrences that
-// the page links a .ics to, by key, and the time after which the page is
-// out of date.
-func build(s *schedule.Schedule, base string, now time.Time, zones []string) (pageData, map[string]schedule.Occurrence, time.Time) {
+// recording is one file of a meeting's recording as the page offers it.
+type recording struct {
+	URL   string
+	Audio bool   // played on the page; a video is linked
+	Label string // "MP3, 48 MB, 1 h 12 min"
+}
+
+// yearLink is one year of the archive.
+type yearLink struct {
+	Year    int
+	Count   int
+	Current bool
+}
+
+// year is the archive of one year, newest first.
+type year struct {
+	Year     int
+	Meetings []schedule.Occurrence
+}
+
+// build computes the landing page at time now. It returns the archive by
+// year, newest first, and the time after which the page is out of date.
+func build(s *schedule.Schedule, base string, now time.Time, zones []string) (pageData, []year, time.Time) {
 	cal := s.Calendar
 	p := pageData{
 		Name:        cal.Name,
@@ -103,34 +141,81 @@ func build(s *schedule.Schedule, base string, now time.Time, zones []string) (pa
 		Zones:       zones,
 		Form:        signupForm{Zone: cal.Zone.String()},
 	}
-	seriesByID := map[string]*schedule.Series{}
+	seriesByID := seriesIndex(s)
 	for i := range s.Series {
 		sr := &s.Series[i]
-		seriesByID[sr.ID] = sr
-		p.Series = append(p.Series, seriesData{ID: sr.ID, Title: sr.Title,
+		p.Series = append(p.Series, seriesData{ID: sr.ID, Title: sr.Title, Description: sr.Description,
+			Page:  schedule.MeetingPath(sr.ID),
 			Links: linksFor(base, "/series/"+sr.ID+".ics", cal.Name+": "+sr.Title)})
 	}
-	occs := map[string]schedule.Occurrence{}
 	expires := now.Add(rebuildEvery)
-	upcoming := s.Expand(now, now.Add(ahead))
-	if len(upcoming) > maxUpcoming {
-		upcoming, p.More = upcoming[:maxUpcoming], true
-	}
-	for _, o := range upcoming {
+	next, more := upcoming(s, now, maxUpcoming)
+	p.More = more
+	for _, o := range next {
 		p.Upcoming = append(p.Upcoming, meetingOf(s, seriesByID, o))
-		occs[o.Key()] = o
 		if o.End.Before(expires) {
 			expires = o.End
 		}
 	}
-	past := s.Expand(time.Time{}, now)
-	for i := len(past) - 1; i >= 0 && len(p.Past) < maxPast; i-- {
-		if o := past[i]; !o.End.After(now) {
-			p.Past = append(p.Past, meetingOf(s, seriesByID, o))
-			occs[o.Key()] = o
+	years := archive(s, now)
+	for _, y := range years {
+		p.Years = append(p.Years, yearLink{Year: y.Year, Count: len(y.Meetings)})
+		for _, o := range y.Meetings {
+			if len(p.Archive) < maxArchive {
+				p.Archive = append(p.Archive, pastMeeting(s, seriesByID, o))
+			}
 		}
 	}
-	return p, occs, expires
+	for _, o := range podcast.Recorded(s) {
+		p.Podcast = base + podcast.Path
+		if yearOf(s, o, now) != 0 && len(p.Recorded) < maxRecorded {
+			p.Recorded = append(p.Recorded, pastMeeting(s, seriesByID, o))
+		}
+	}
+	return p, years, expires
+}
+
+func seriesIndex(s *schedule.Schedule) map[string]*schedule.Series {
+	m := map[string]*schedule.Series{}
+	for i := range s.Series {
+		m[s.Series[i].ID] = &s.Series[i]
+	}
+	return m
+}
+
+// upcoming returns the next n meetings that have not ended at now,
+// however far ahead they are, and whether more follow.
+func upcoming(s *schedule.Schedule, now time.Time, n int) ([]schedule.Occurrence, bool) {
+	var next []schedule.Occurrence
+	for span := ahead; ; span *= 4 {
+		next = s.Expand(now, now.Add(span))
+		if len(next) > n || span >= lookAhead {
+			break
+		}
+	}
+	if len(next) > n {
+		return next[:n], true
+	}
+	return next, false
+}
+
+// archive returns the meetings that took place before now (that ended,
+// and were not cancelled) by year in the calendar's zone, newest first.
+func archive(s *schedule.Schedule, now time.Time) []year {
+	var years []year
+	past := s.Expand(time.Time{}, now)
+	for i := len(past) - 1; i >= 0; i-- {
+		o := past[i]
+		y := yearOf(s, o, now)
+		if y == 0 {
+			continue
+		}
+		if len(years) == 0 || years[len(years)-1].Year != y {
+			years = append(years, year{Year: y})
+		}
+		years[len(years)-1].Meetings = append(years[len(years)-1].Meetings, o)
+	}
+	return years
 }
 
 func meetingOf(s *schedule.Schedule, seriesByID map[string]*schedule.Series, o schedule.Occurrence) meeting {
@@ -148,6 +233,8 @@ func meetingOf(s *schedule.Schedule, seriesByID map[string]*schedule.Series, o s
 		Facilitator: o.Facilitator,
 		Description: o.Description,
 		Links:       o.Links,
+		Recordings:  recordingsOf(o.Recordings),
+		Page:        schedule.MeetingPath(o.Key()),
 		ICS:         "/sessions/" + o.ID + ".ics",
 	}
 	if m.Join = o.JoinURL(); m.Join == "" {
@@ -156,8 +243,14 @@ func meetingOf(s *schedule.Schedule, seriesByID map[string]*schedule.Series, o s
 	if o.Series {
 		m.ICS = "/series/" + o.Key() + ".ics"
 		sr := seriesByID[o.ID]
-		if sr != nil && sr.Title != o.Title {
-			m.SeriesTitle = sr.Title
+		if sr != nil {
+			m.Series, m.SeriesPage = sr.Title, schedule.MeetingPath(sr.ID)
+			if sr.Title != o.Title {
+				m.SeriesTitle = sr.Title
+			}
+			if sr.Description == o.Description {
+				m.Description = ""
+			}
 		}
 		if o.Changed && sr != nil {
 			wallZone := sr.Zone
@@ -170,6 +263,67 @@ func meetingOf(s *schedule.Schedule, seriesByID map[string]*schedule.Series, o s
 		}
 	}
 	return m
+}
+
+// pastMeeting is meetingOf for the archive.
+func pastMeeting(s *schedule.Schedule, seriesByID map[string]*schedule.Series, o schedule.Occurrence) meeting {
+	m := meetingOf(s, seriesByID, o)
+	m.Past = true
+	return m
+}
+
+func recordingsOf(rs []schedule.Recording) []recording {
+	var out []recording
+	for _, r := range rs {
+		label := format(r.Type) + ", " + size(r.Length)
+		if r.Duration > 0 {
+			label += ", " + length(r.Duration)
+		}
+		out = append(out, recording{URL: r.URL, Audio: strings.HasPrefix(r.Type, "audio/"), Label: label})
+	}
+	return out
+}
+
+// format names a media type as people know it: MP3, MP4.
+func format(mediaType string) string {
+	mt, _, _ := mime.ParseMediaType(mediaType)
+	if name, ok := formats[mt]; ok {
+		return name
+	}
+	_, sub, _ := strings.Cut(mt, "/")
+	return strings.ToUpper(strings.TrimPrefix(sub, "x-"))
+}
+
+var formats = map[string]string{
+	"audio/mpeg": "MP3", "audio/mp4": "M4A", "audio/x-m4a": "M4A", "audio/aac": "AAC",
+	"audio/ogg": "Ogg", "audio/opus": "Opus", "audio/flac": "FLAC", "audio/wav": "WAV",
+	"audio/webm": "WebM audio", "video/mp4": "MP4 video", "video/webm": "WebM video", "video/ogg": "Ogg video",
+}
+
+// size writes a file size in decimal units, as download dialogs do.
+func size(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d bytes", n)
+	case n < 1e6:
+		return fmt.Sprintf("%d kB", n/1000)
+	case n < 1e9:
+		return fmt.Sprintf("%d MB", (n+5e5)/1e6)
+	}
+	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+}
+
+// length writes how long a recording plays: "1 h 12 min", "45 min".
+func length(d time.Duration) string {
+	d = d.Round(time.Minute)
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%d min", max(m, 1))
+	case m == 0:
+		return fmt.Sprintf("%d h", h)
+	}
+	return fmt.Sprintf("%d h %d min", h, m)
 }
 
 // span formats a meeting's time in one zone: "Sunday 30 July 2023,

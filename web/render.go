@@ -46,9 +46,15 @@ func (s *Server) crossOrigin(w http.ResponseWriter, v *view) {
 		Text: []string{"The form was sent from another site."}, Back: true})
 }
 
+// notFound answers a path that names no page, meeting or year.
+func (s *Server) notFound(w http.ResponseWriter, v *view, what string) {
+	s.message(w, http.StatusNotFound, v, message{Title: "Not found",
+		Text: []string{"There is no " + what + " here. It may have been removed from the schedule."}, Back: true})
+}
+
 func (s *Server) render(w http.ResponseWriter, status int, page string, data any) {
-	var buf bytes.Buffer
-	if err := s.pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
+	body, err := s.execute(page, data)
+	if err != nil {
 		s.log.Error("render", "page", page, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -56,7 +62,16 @@ func (s *Server) render(w http.ResponseWriter, status int, page string, data any
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(body)
+}
+
+// execute renders one of the pages with data.
+func (s *Server) execute(page string, data any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := s.pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // readForm parses a urlencoded body of at most limit bytes, answering

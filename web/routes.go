@@ -1,14 +1,23 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/convene/convene/podcast"
+)
 
 // Register adds the routes of the page to mux. The feeds themselves
 // (/calendar.ics, /series/{id}.ics, /sessions/{id}.ics) are served by
-// feed.Handler.
+// feed.Handler; the podcast feed of the recordings is served here.
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", s.wrap(s.landing))
 	mux.Handle("GET /static/{file}", s.wrap(s.staticFile))
+	mux.Handle("GET /favicon.ico", s.wrap(s.favicon))
 	mux.Handle("GET /series/{id}/{file}", s.wrap(s.occurrenceICS))
+	mux.Handle("GET /past/{year}", s.wrap(s.yearPage))
+	mux.Handle("GET /meetings/{id}", s.wrap(s.meetingPage))
+	mux.Handle("GET /meetings/{id}/{occurrence}", s.wrap(s.occurrencePage))
+	mux.Handle("GET "+podcast.Path, s.wrap(s.podcast))
 	mux.Handle("POST /subscribe", s.wrap(s.subscribe))
 	mux.Handle("GET /subscribe", http.RedirectHandler("/#signup", http.StatusSeeOther))
 	mux.Handle("GET /subscribe/sent", s.wrap(s.subscribeSent))
@@ -21,7 +30,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 // csp allows only this site's script and style: session text that
 // slipped past escaping still could not run.
-const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src https:; " +
 	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 func (s *Server) wrap(h http.HandlerFunc) http.Handler {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/convene/convene/feed"
+	"github.com/convene/convene/podcast"
 	"github.com/convene/convene/schedule"
 )
 
@@ -15,9 +16,13 @@ type view struct {
 	set     feedSet
 	base    string
 	parts   [][]byte // the landing page, split where the CSRF value goes
-	ics     map[string][]byte
-	series  map[string]bool
-	expires time.Time
+	years   map[int][]byte
+	podcast staticFile
+	// podcastURL is the podcast feed's URL when a meeting has a
+	// recording, for the pages to link.
+	podcastURL string
+	series     map[string]bool
+	expires    time.Time
 }
 
 // Page is one rendering of the landing page and what its routes need,
@@ -54,17 +59,22 @@ func (s *Server) build(sched *schedule.Schedule, set feedSet) (*view, error) {
 	if base == "" {
 		base = s.cfg.BaseURL
 	}
-	data, occs, expires := build(sched, base, now, zoneList)
+	data, years, expires := build(sched, base, now, zoneList)
 	data.CSRF = s.sentinel
-	var buf bytes.Buffer
-	if err := s.pages["index.html"].ExecuteTemplate(&buf, "layout", data); err != nil {
+	page, err := s.execute("index.html", data)
+	if err != nil {
 		return nil, fmt.Errorf("render page: %w", err)
 	}
 	v := &view{sched: sched, set: set, base: base, expires: expires,
-		parts: bytes.Split(buf.Bytes(), []byte(s.sentinel)),
-		ics:   map[string][]byte{}, series: map[string]bool{}}
-	for key, o := range occs {
-		v.ics[key] = set.Event(o)
+		parts:      bytes.Split(page, []byte(s.sentinel)),
+		years:      map[int][]byte{},
+		podcast:    newStaticFile(podcast.Render(sched, base), podcast.ContentType),
+		podcastURL: data.Podcast,
+		series:     map[string]bool{}}
+	for _, y := range years {
+		if v.years[y.Year], err = s.execute("year.html", yearData(sched, data, years, y)); err != nil {
+			return nil, fmt.Errorf("render the page of %d: %w", y.Year, err)
+		}
 	}
 	for _, sr := range sched.Series {
 		v.series[sr.ID] = true

@@ -17,8 +17,6 @@ package web
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -152,20 +150,20 @@ func New(cfg Config) (*Server, error) {
 	b := make([]byte, 12)
 	rand.Read(b)
 	s.sentinel = "csrf" + fmt.Sprintf("%x", b)
-	for _, name := range []string{"index.html", "signup.html", "message.html"} {
-		t, err := template.New(name).ParseFS(files, "templates/layout.html", "templates/form.html", "templates/"+name)
+	for _, name := range []string{"index.html", "signup.html", "message.html", "year.html", "meeting.html", "series.html"} {
+		t, err := template.New(name).ParseFS(files, "templates/layout.html", "templates/form.html", "templates/parts.html", "templates/"+name)
 		if err != nil {
 			return nil, fmt.Errorf("web: %w", err)
 		}
 		s.pages[name] = t
 	}
-	for name, ctype := range map[string]string{"page.css": "text/css; charset=utf-8", "page.js": "text/javascript; charset=utf-8"} {
+	for name, ctype := range map[string]string{"page.css": "text/css; charset=utf-8", "page.js": "text/javascript; charset=utf-8",
+		"favicon.svg": "image/svg+xml"} {
 		body, err := files.ReadFile("static/" + name)
 		if err != nil {
 			return nil, fmt.Errorf("web: %w", err)
 		}
-		sum := sha256.Sum256(body)
-		s.static[name] = staticFile{body: body, ctype: ctype, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
+		s.static[name] = newStaticFile(body, ctype)
 	}
 	return s, nil
 }

@@ -234,9 +234,9 @@ func TestLandingPage(t *testing.T) {
 			t.Errorf("GET / lacks %s", w)
 		}
 	}
-	up, past := strings.Index(body, `id="upcoming"`), strings.Index(body, `id="past"`)
+	up, past := strings.Index(body, `id="upcoming"`), strings.Index(body, `id="recordings"`)
 	if intro := strings.Index(body, "Introduction"); intro < past || up > past {
-		t.Errorf("the past introduction is not under Past meetings")
+		t.Errorf("the past introduction is not under Recordings")
 	}
 	if strings.Contains(body, f.srv.sentinel) {
 		t.Error("the page shows the CSRF placeholder")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/convene/convene/feed"
+	"github.com/convene/convene/podcast"
 	"github.com/convene/convene/schedule"
 	"github.com/convene/convene/store"
 )
@@ -17,7 +18,7 @@ func feedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlags("feed", stderr)
 	config := fs.String("config", "events.toml", "the schedule file")
 	state := fs.String("state", "convene.db", "the state file (SQLite)")
-	out := fs.String("out", "", "write every feed (all, each series, each session) into this directory instead of the full feed to stdout")
+	out := fs.String("out", "", "write every feed (all, each series, each session, and the podcast feed recordings.xml) into this directory instead of the full feed to stdout")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -50,6 +51,10 @@ func feedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 	}
-	fmt.Fprintf(stderr, "wrote %d feeds to %s\n", len(set.Docs()), *out)
+	name := filepath.Join(*out, filepath.FromSlash(podcast.Path))
+	if err := os.WriteFile(name, podcast.Render(s, s.Calendar.URL), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "wrote %d feeds and %s to %s\n", len(set.Docs()), podcast.Path[1:], *out)
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/convene/convene/feed"
 	"github.com/convene/convene/metrics"
+	"github.com/convene/convene/podcast"
 	"github.com/convene/convene/reload"
 	"github.com/convene/convene/schedule"
 	"github.com/convene/convene/store"
@@ -345,11 +346,14 @@ func TestFeedOutMatchesServe(t *testing.T) {
 	for _, sr := range s.Series {
 		want = append(want, "/series/"+sr.ID+".ics")
 	}
-	if len(files) != len(want) {
-		t.Errorf("feed --out wrote %d files, want %d: %v", len(files), len(want), want)
+	if len(files) != len(want)+1 {
+		t.Errorf("feed --out wrote %d files, want %d and the podcast feed: %v", len(files), len(want), want)
 	}
 
 	base, _ := startServe(t, dir)
+	if resp, served := get(t, base+podcast.Path); resp.StatusCode != 200 || !bytes.Equal(served, files[podcast.Path]) {
+		t.Errorf("feed --out wrote a podcast feed of %d bytes, serve sends %d bytes (%d)", len(files[podcast.Path]), len(served), resp.StatusCode)
+	}
 	for _, path := range want {
 		body, ok := files[path]
 		if !ok {

@@ -1,0 +1,252 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/convene/convene/feed"
+	"github.com/convene/convene/schedule"
+	"github.com/convene/convene/store"
+)
+
+// TestArchive follows the archive from the landing page: the latest past
+// meetings, a page per year, and a permanent page per meeting with its
+// recording.
+func TestArchive(t *testing.T) {
+	f := newFixture(t, "https://group.example.test")
+	// After the whole weekly series: the introduction, three weekly
+	// meetings (one cancelled: not in the archive) and the moved one.
+	f.clock.Set(time.Date(2027, 5, 1, 0, 0, 0, 0, time.UTC))
+	body := readBody(t, f.do(t, "GET", "/", ""))
+	for _, w := range []string{
+		`<section id="recordings">`,
+		`<audio controls preload="none" src="https://example.org/audio/intro.mp3" aria-label="Recording of Introduction"></audio>`,
+		`<a href="https://example.org/audio/intro.mp3" download>Download the recording</a> <span class="size">(MP3, 1 MB, 1 h 2 min)</span>`,
+		`<a class="button" href="https://group.example.test/recordings.xml">Subscribe in a podcast app</a>`,
+		`<link rel="alternate" type="application/rss+xml" title="Recordings (podcast)" href="https://group.example.test/recordings.xml">`,
+		`<a href="/past/2027">2027</a> (6)`,
+		`<a class="title" href="/meetings/intro">Introduction</a>`,
+		`<a class="title" href="/meetings/weekly/20270328T200000">Moved chapter</a>`,
+	} {
+		if !strings.Contains(body, w) {
+			t.Errorf("GET / lacks %s", w)
+		}
+	}
+	if n := strings.Count(section(body, "past"), `<li class="meeting`); n != maxArchive {
+		t.Errorf("the landing page shows %d past meetings, want the latest %d", n, maxArchive)
+	}
+
+	resp := f.do(t, "GET", "/past/2027", "")
+	year := readBody(t, resp)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /past/2027 = %d", resp.StatusCode)
+	}
+	// Every meeting of the year that took place, newest first, under
+	// its month; the cancelled one is not there.
+	var order []int
+	for _, w := range []string{`id="m-xss"`, `id="m-weekly-20270328T200000"`, `id="m-weekly-20270314T200000"`, `id="m-weekly-20270307T200000"`, `id="m-intro"`} {
+		i := strings.Index(year, w)
+		if i < 0 {
+			t.Errorf("/past/2027 lacks %s", w)
+		}
+		order = append(order, i)
+	}
+	for i := 1; i < len(order); i++ {
+		if order[i] < order[i-1] {
+			t.Errorf("/past/2027 is not newest first: %v", order)
+		}
+	}
+	for _, w := range []string{`<h2>April</h2>`, `<h2>March</h2>`, `<h2>February</h2>`, `aria-current="page">2027</a>`,
+		`<dt>Reading</dt><dd>Chapter 0</dd>`, `Sunday 14 February 2027, 20:00–21:30 EST`, `preload="none"`} {
+		if !strings.Contains(year, w) {
+			t.Errorf("/past/2027 lacks %s", w)
+		}
+	}
+	if strings.Contains(year, "20270321T200000") {
+		t.Error("/past/2027 shows the cancelled meeting")
+	}
+	for _, path := range []string{"/past/2026", "/past/2028", "/past/x", "/meetings/nope", "/meetings/weekly/20270329T200000"} {
+		if resp := f.do(t, "GET", path, ""); resp.StatusCode != 404 {
+			t.Errorf("GET %s = %d, want 404", path, resp.StatusCode)
+		}
+	}
+
+	resp = f.do(t, "GET", "/meetings/intro", "")
+	page := readBody(t, resp)
+	for _, w := range []string{`<h1><span class="title">Introduction</span></h1>`, `<audio controls preload="none"`,
+		`href="/sessions/intro.ics"`, `<a href="/past/2027">Every meeting of 2027</a>`} {
+		if resp.StatusCode != 200 || !strings.Contains(page, w) {
+			t.Errorf("GET /meetings/intro = %d, lacks %s", resp.StatusCode, w)
+		}
+	}
+	page = readBody(t, f.do(t, "GET", "/meetings/weekly/20270328T200000", ""))
+	for _, w := range []string{`Moved chapter`, `Moved from Sunday 28 March, 20:00 EDT.`, `href="/series/weekly/20270328T200000.ics"`,
+		`<a href="/meetings/weekly">Weekly reading</a>`} {
+		if !strings.Contains(page, w) {
+			t.Errorf("the occurrence's page lacks %s", w)
+		}
+	}
+	page = readBody(t, f.do(t, "GET", "/meetings/weekly", ""))
+	if !strings.Contains(page, `<h1>Weekly reading</h1>`) || strings.Count(page, `<li class="meeting`) != 4 {
+		t.Errorf("the series page lacks its title or its 4 past meetings:\n%s", page)
+	}
+}
+
+// section returns the part of a page in <section id="id">.
+func section(body, id string) string {
+	i := strings.Index(body, `<section id="`+id+`">`)
+	if i < 0 {
+		return ""
+	}
+	end := strings.Index(body[i:], "</section>")
+	return body[i : i+end]
+}
+
+func TestPodcastRoute(t *testing.T) {
+	f := newFixture(t, "https://group.example.test")
+	resp := f.do(t, "GET", "/recordings.xml", "")
+	body := readBody(t, resp)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/rss+xml; charset=utf-8" {
+		t.Fatalf("GET /recordings.xml = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if !strings.Contains(body, `<enclosure url="https://example.org/audio/intro.mp3" length="1234567" type="audio/mpeg">`) {
+		t.Errorf("the podcast feed lacks the introduction's enclosure:\n%s", body)
+	}
+	etag := resp.Header.Get("Etag")
+	if again := f.do(t, "GET", "/recordings.xml", "", "If-None-Match", etag); etag == "" || again.StatusCode != 304 {
+		t.Errorf("conditional GET with ETag %q = %d, want 304", etag, again.StatusCode)
+	}
+}
+
+func TestFavicon(t *testing.T) {
+	f := newFixture(t, "https://group.example.test")
+	for _, path := range []string{"/favicon.ico", "/static/favicon.svg"} {
+		resp := f.do(t, "GET", path, "")
+		if body := readBody(t, resp); resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(body, "<svg") {
+			t.Errorf("GET %s = %d %s", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+	if body := readBody(t, f.do(t, "GET", "/", "")); !strings.Contains(body, `<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">`) {
+		t.Error("the page names no icon")
+	}
+}
+
+// TestFarAhead: a schedule whose only meetings are years away still
+// shows them.
+func TestFarAhead(t *testing.T) {
+	for _, months := range []int{14, 50, 30 * 12} {
+		start := testNow.AddDate(0, months, 0)
+		toml := fmt.Sprintf("[calendar]\nname = \"G\"\ntimezone = \"UTC\"\n[[sessions]]\nid = \"far\"\ntitle = \"Far away\"\nstart = %s\n",
+			start.Format("2006-01-02T15:04:05"))
+		h := serveSchedule(t, toml, testNow)
+		body := get(t, h, "/")
+		if !strings.Contains(body, "Far away") || strings.Contains(body, "No meetings are planned yet") {
+			t.Errorf("a meeting %d months ahead is not shown", months)
+		}
+	}
+}
+
+// TestSeriesTextOnce: the pages hold a series' description once, not
+// once per occurrence, so their size does not grow with the text times
+// the meetings (a 5 MB description once made a 220 MB page).
+func TestSeriesTextOnce(t *testing.T) {
+	desc := strings.TrimSpace(strings.Repeat("A long description of the series. ", 3000)) // 105 kB
+	toml := "[calendar]\nname = \"G\"\ntimezone = \"Europe/Berlin\"\n" +
+		"[[series]]\nid = \"weekly\"\ntitle = \"Weekly\"\nstart = 2026-01-06T19:00:00\nrrule = \"FREQ=WEEKLY\"\n" +
+		"description = \"" + desc + "\"\n" +
+		"[[series.changes]]\noccurrence = 2027-01-05\ndescription = \"Its own text.\"\n"
+	h := serveSchedule(t, toml, testNow)
+	for _, path := range []string{"/", "/past/2026", "/past/2027", "/meetings/weekly", "/meetings/weekly/20270105T190000"} {
+		body := get(t, h, path)
+		if n := strings.Count(body, desc); n > 1 || len(body) > len(desc)+200_000 {
+			t.Errorf("GET %s: %d bytes, the description %d times; want it at most once", path, len(body), n)
+		}
+	}
+	if body := get(t, h, "/meetings/weekly/20270112T190000"); strings.Count(body, desc) != 1 {
+		t.Error("the page of one meeting lacks its series' description")
+	}
+	if body := get(t, h, "/past/2027"); !strings.Contains(body, "Its own text.") {
+		t.Error("an occurrence's own description is not in the archive")
+	}
+}
+
+// serveSchedule serves the pages of the schedule in toml at time now.
+func serveSchedule(t *testing.T, toml string, now time.Time) http.Handler {
+	t.Helper()
+	sched, err := schedule.Parse("events.toml", []byte(toml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	set, err := feed.Render(context.Background(), sched, st, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{Store: st, Secret: []byte("0123456789abcdef0123456789abcdef"),
+		Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }, BaseURL: "http://example.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Load(sched, set); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	srv.Register(mux)
+	return mux
+}
+
+func get(t *testing.T, h http.Handler, path string) string {
+	t.Helper()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+	if w.Code != 200 {
+		t.Fatalf("GET %s = %d", path, w.Code)
+	}
+	return w.Body.String()
+}
+
+// TestFeedURLsResolve: the URL of every event in the feed is a page.
+func TestFeedURLsResolve(t *testing.T) {
+	data, err := os.ReadFile("testdata/events.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const base = "https://group.example.test"
+	toml := strings.Replace(string(data), "[calendar]\n", "[calendar]\nurl = \""+base+"\"\n", 1)
+	sched, err := schedule.Parse("events.toml", []byte(toml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := serveSchedule(t, toml, testNow)
+	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	set, err := feed.Render(context.Background(), sched, st, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(set.All.Body), "\r\n") {
+		if u, ok := strings.CutPrefix(line, "URL:"); ok {
+			n++
+			get(t, h, strings.TrimPrefix(u, base))
+		}
+	}
+	if n < 4 {
+		t.Errorf("the feed has %d URLs, want one per event", n)
+	}
+}
