@@ -12,6 +12,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -26,11 +27,18 @@ import (
 type Store struct {
 	db    *sql.DB
 	stmts sync.Map // query -> *sql.Stmt, see exec
+	lock  *os.File // held by OpenExclusive, nil otherwise
 }
 
 // Open opens or creates the state file at path and brings its schema up
-// to date.
+// to date. Commands that run beside serve (subscribers, feed) use it.
 func Open(path string) (*Store, error) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		// SQLite would take it for a new state, with a new secret that
+		// breaks every unsubscribe and confirmation link sent so far.
+		return nil, fmt.Errorf("open state %s: the file is empty (0 bytes), not a convene state: restore it from a backup "+
+			"(convene restore), or delete it to start afresh with no subscribers and new links", path)
+	}
 	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -44,8 +52,34 @@ func Open(path string) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// OpenExclusive opens the state as Open does for the one process that
+// sends from it, `convene serve`, and holds an exclusive lock on it until
+// Close: a second OpenExclusive of the same state, in this process or
+// another, fails with a *LockedError naming the holder's PID.
+func OpenExclusive(path string) (*Store, error) {
+	f, err := lock(path)
+	if err != nil {
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	s, err := Open(path)
+	if err != nil {
+		if f != nil {
+			f.Close()
+		}
+		return nil, err
+	}
+	s.lock = f
+	return s, nil
+}
+
+// Close closes the file and releases the lock.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.lock != nil {
+		s.lock.Close()
+	}
+	return err
+}
 
 // exec runs query, prepared once and kept: the sender marks every
 // message twice, and SQLite would parse the statement each time.

@@ -90,7 +90,7 @@ func openDaemon(ctx context.Context, c *serveConfig, log *slog.Logger) (d *daemo
 			d.close()
 		}
 	}()
-	if d.store, err = store.Open(c.state); err != nil {
+	if d.store, err = store.OpenExclusive(c.state); err != nil { // one serve per state
 		return nil, err
 	}
 	d.metrics = metrics.New(version)
