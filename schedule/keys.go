@@ -247,7 +247,14 @@ func stripIndexes(path string) string {
 // unknownKey explains a key that the table at path does not define, with
 // the fix when one is likely: a near spelling, or the table where the key
 // belongs.
-func unknownKey(path, name string, known []Key) string {
+func unknownKey(path, name string, value any, known []Key) string {
+	what := "key"
+	switch value.(type) {
+	case map[string]any: // a [header] or an inline { table }
+		what = "table " + name
+	case []map[string]any: // only [[headers]] decode so
+		what = "table " + Key{List: true}.header(join(stripIndexes(path), name))
+	}
 	var names []string
 	for _, k := range known {
 		names = append(names, k.Name)
@@ -256,7 +263,7 @@ func unknownKey(path, name string, known []Key) string {
 		if k, _ := find(known, near); k.Kind == KindTable {
 			near = k.header(join(stripIndexes(path), near))
 		}
-		return fmt.Sprintf("unknown key; did you mean %s?", near)
+		return fmt.Sprintf("unknown %s; did you mean %s?", what, near)
 	}
 	var homes []string
 	Walk(Keys, func(p string, k Key) {
@@ -270,13 +277,13 @@ func unknownKey(path, name string, known []Key) string {
 		}
 	})
 	if len(homes) > 0 {
-		return "unknown key here; did you mean " + strings.Join(homes, " or ") + "?"
+		return "unknown " + what + " here; did you mean " + strings.Join(homes, " or ") + "?"
 	}
 	if len(names) == 0 {
-		return "unknown key"
+		return "unknown " + what
 	}
 	sort.Strings(names)
-	return "unknown key; the keys here are " + strings.Join(names, ", ")
+	return "unknown " + what + "; the keys here are " + strings.Join(names, ", ")
 }
 
 // lookup returns the definition at a header path such as series.changes.

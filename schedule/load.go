@@ -472,7 +472,7 @@ func (t *table) done() {
 	}
 	sort.Strings(unknown)
 	for _, k := range unknown {
-		t.d.fail(t.key(k), "%s", unknownKey(t.path, k, t.defs))
+		t.d.fail(t.key(k), "%s", unknownKey(t.path, k, t.m[k], t.defs))
 	}
 }
 

@@ -17,11 +17,11 @@ var mistakes = []struct {
 	{"key-typo.toml", `key-typo.toml:10: sessions[0].facilitater: unknown key; did you mean facilitator?`, true},
 	{"zone-city.toml", `zone-city.toml:10: sessions[0].timezone: "Berlin" is not an IANA time zone name; did you mean Europe/Berlin?`, true},
 	{"unclosed-quote.toml", `unclosed-quote.toml:8: the text of title has no closing ": end it on the same line (title = "Introduction"), or use """ for several lines`, true},
-	{"changes-on-top.toml", `changes-on-top.toml:12: changes: unknown key here; did you mean [[series.changes]]?`, true},
+	{"changes-on-top.toml", `changes-on-top.toml:12: changes: unknown table [[changes]] here; did you mean [[series.changes]]?`, true},
 	{"duration-days.toml", `duration-days.toml:10: sessions[0].duration: "2d" is not a duration: days are written in hours; did you mean "48h"?`, true},
 	{"start-quoted.toml", `start-quoted.toml:9: sessions[0].start: is text in quotes, but a date-time is written without them: start = 2027-01-10T19:00:00`, false},
 	{"status-spelling.toml", `status-spelling.toml:10: sessions[0].status: "canceled" must be confirmed, tentative or cancelled; did you mean cancelled?`, true},
-	{"one-bracket.toml", `one-bracket.toml:6: session: unknown key; did you mean [[sessions]]?`, true},
+	{"one-bracket.toml", `one-bracket.toml:6: session: unknown table session; did you mean [[sessions]]?`, true},
 	{"id-title.toml", `id-title.toml:7: sessions[0].id: "Chapter 1" must be lowercase letters, digits and single hyphens ([a-z0-9-]); did you mean "chapter-1"?`, true},
 	{"duration-no-unit.toml", `duration-no-unit.toml:10: sessions[0].duration: "90" is not a duration (units h, m, s, written together); did you mean "90m"?`, true},
 	{"two-meetings-one-header.toml", `two-meetings-one-header.toml:11: id is set twice in one [[sessions]]: start the next one with its own [[sessions]] line`, true},
@@ -90,6 +90,27 @@ func TestNearest(t *testing.T) {
 	for _, tt := range tests {
 		if got := nearest(tt.in, names); got != tt.want {
 			t.Errorf("nearest(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestUnknownKey(t *testing.T) {
+	tests := []struct {
+		path, name string
+		value      any
+		want       string
+	}{
+		{"sessions[0]", "rrule", "FREQ=WEEKLY", "unknown key here; did you mean rrule under [[series]]?"},
+		{"series[1]", "occurrence", "x", "unknown key here; did you mean occurrence under [[series.changes]]?"},
+		{"calendar", "Name", "x", "unknown key; did you mean name?"},
+		{"", "calender", map[string]any{}, "unknown table calender; did you mean [calendar]?"},
+		{"series[0].changes[2]", "link", []map[string]any{}, "unknown table [[series.changes.link]]; did you mean [[series.changes.links]]?"},
+		{"reminders", "colour", "red", "unknown key; the keys here are before, from, recipients"},
+	}
+	for _, tt := range tests {
+		keys, _ := keysAt(tt.path)
+		if got := unknownKey(tt.path, tt.name, tt.value, keys); got != tt.want {
+			t.Errorf("unknownKey(%s, %s) = %q, want %q", tt.path, tt.name, got, tt.want)
 		}
 	}
 }

@@ -52,9 +52,6 @@ func convenePath(t *testing.T) string {
 // TestWorkflow runs the steps of docs/ci/schedule.yml as GitHub Actions
 // would on a pull request, in a git repository with a target branch.
 func TestWorkflow(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
-	}
 	type trigger struct {
 		PullRequest struct{ Paths []string } `json:"pull_request"`
 	}
@@ -70,18 +67,7 @@ func TestWorkflow(t *testing.T) {
 	if paths := append(wf.On.PullRequest.Paths, wf.True.PullRequest.Paths...); len(paths) != 1 || paths[0] != "events.toml" {
 		t.Errorf("the workflow runs on pull requests touching %v, want events.toml", paths)
 	}
-	repo := t.TempDir()
-	git := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command("git", append([]string{"-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.org"}, args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	git("init", "-q")
-	writeFiles(t, repo, map[string]string{"events.toml": diffOld()})
-	git("add", "events.toml")
-	git("commit", "-q", "-m", "schedule")
+	repo, git := gitRepo(t)
 	git("update-ref", "refs/remotes/origin/main", "HEAD") // the target branch, as checkout fetches it
 	writeFiles(t, repo, map[string]string{"events.toml": diffNew()})
 	git("commit", "-q", "-am", "move the introduction")

@@ -32,11 +32,7 @@ var errChanged = statusError{errors.New("the edit changes what subscribers see")
 // error.
 func diffCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("diff", stderr)
-	usage := fs.Usage
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: convene diff [flags] OLD.toml NEW.toml\n       convene diff [flags] --git REV    (REV's --config against the working file)")
-		usage()
-	}
+	usageLine(fs, stderr, "usage: convene diff [flags] OLD.toml NEW.toml\n       convene diff [flags] --git REV    (REV's --config against the working file)")
 	config := fs.String("config", "events.toml", "with --git: the schedule file, compared with its version at REV")
 	rev := fs.String("git", "", "compare --config with its version at this git revision (such as origin/main)")
 	state := fs.String("state", "", "the live state file: SEQUENCE numbers and notices as they would be now (read, never written)")
@@ -310,29 +306,41 @@ func idWarnings(old, new *schedule.Schedule) []string {
 	if a, b := old.UID("x"), new.UID("x"); a != b {
 		out = append(out, fmt.Sprintf("calendar.url moves the UIDs to another host (%s -> %s): every calendar drops every meeting and adds it again as new; keep the old host in calendar.url", strings.TrimPrefix(a, "x"), strings.TrimPrefix(b, "x")))
 	}
-	starts := func(s *schedule.Schedule) map[string]string { // id -> first start
-		m := map[string]string{}
+	// A meeting is the same one under a new id when it has the same
+	// start (and rule), or else the same title.
+	type meeting struct{ start, title string }
+	meetings := func(s *schedule.Schedule) map[string]meeting {
+		m := map[string]meeting{}
 		for _, ss := range s.Sessions {
-			m[ss.ID] = ss.Start.String()
+			m[ss.ID] = meeting{ss.Start.String(), ss.Title}
 		}
 		for _, sr := range s.Series {
-			m[sr.ID] = sr.Start.String() + " " + sr.RRule
+			m[sr.ID] = meeting{sr.Start.String() + " " + sr.RRule, sr.Title}
 		}
 		return m
 	}
-	before, after := starts(old), starts(new)
-	var gone []string
+	before, after := meetings(old), meetings(new)
+	var gone, added []string
 	for id := range before {
 		if _, ok := after[id]; !ok {
 			gone = append(gone, id)
 		}
 	}
+	for id := range after {
+		if _, ok := before[id]; !ok {
+			added = append(added, id)
+		}
+	}
 	sort.Strings(gone)
+	sort.Strings(added)
 	for _, id := range gone {
-		for nid, start := range after {
-			if _, existed := before[nid]; !existed && start == before[id] {
-				out = append(out, fmt.Sprintf("id %q became %q: ids are published (the UID %s), so every calendar drops the meeting and adds a new one, and reminders start over; keep id = %q", id, nid, old.UID(id), id))
-			}
+		i := slices.IndexFunc(added, func(n string) bool { return after[n].start == before[id].start })
+		if i < 0 {
+			i = slices.IndexFunc(added, func(n string) bool { return after[n].title == before[id].title })
+		}
+		if i >= 0 {
+			out = append(out, fmt.Sprintf("id %q became %q: ids are published (the UID %s), so every calendar drops the meeting and adds a new one, and reminders start over; keep id = %q", id, added[i], old.UID(id), id))
+			added = slices.Delete(added, i, i+1)
 		}
 	}
 	return out

@@ -164,14 +164,21 @@ func TestDiffFiles(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"host.toml": strings.Replace(diffOld(), "diff.example.org", "calendar.example.org", 1)})
 	out, _ = runDiff(t, old, filepath.Join(dir, "host.toml"))
 	wantLines(t, out, "warning: calendar.url moves the UIDs to another host (@diff.example.org -> @calendar.example.org)")
+
+	// A new id for a meeting that also moved is found by its title.
+	writeFiles(t, dir, map[string]string{"both.toml": strings.Replace(strings.Replace(diffOld(), `id = "guest"`, `id = "guest-talk"`, 1), day(1)+"T18:00:00", day(1)+"T19:00:00", 1)})
+	out, _ = runDiff(t, old, filepath.Join(dir, "both.toml"))
+	wantLines(t, out, `warning: id "guest" became "guest-talk"`)
 }
 
-func TestDiffGit(t *testing.T) {
+// gitRepo makes a git repository whose one commit holds diffOld as
+// events.toml, and returns it and a function that runs git in it.
+func gitRepo(t *testing.T) (dir string, git func(args ...string)) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed")
 	}
-	dir := t.TempDir()
-	git := func(args ...string) {
+	dir = t.TempDir()
+	git = func(args ...string) {
 		t.Helper()
 		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.org"}, args...)...)
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -182,6 +189,11 @@ func TestDiffGit(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"events.toml": diffOld()})
 	git("add", "events.toml")
 	git("commit", "-q", "-m", "schedule")
+	return dir, git
+}
+
+func TestDiffGit(t *testing.T) {
+	dir, _ := gitRepo(t)
 	config := filepath.Join(dir, "events.toml")
 
 	out, code := runDiff(t, "--git", "HEAD", "--config", config)

@@ -16,11 +16,7 @@ import (
 // directory, asking nothing, and says what to run next.
 func initCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("init", stderr)
-	usage := fs.Usage
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: convene init [flags] [DIR]    (DIR defaults to the current directory)")
-		usage()
-	}
+	usageLine(fs, stderr, "usage: convene init [flags] [DIR]    (DIR defaults to the current directory)")
 	zoneName := fs.String("timezone", "", "the group's IANA time zone (default: this machine's zone)")
 	rest, err := parseArgs(fs, args)
 	if err != nil {

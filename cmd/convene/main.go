@@ -139,6 +139,16 @@ func argsUsage(fs *flag.FlagSet, stderr io.Writer, synopsis, about string) func(
 	}
 }
 
+// usageLine puts line, the command's arguments, above the flags in the
+// help of fs.
+func usageLine(fs *flag.FlagSet, stderr io.Writer, line string) {
+	flags := fs.Usage
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, line)
+		flags()
+	}
+}
+
 func envName(flagName string) string {
 	return "CONVENE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
