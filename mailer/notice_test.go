@@ -550,12 +550,25 @@ func propertyCase(t *testing.T, rng *rand.Rand) (messages, ops int) {
 	// stood forever.
 	since := map[string]time.Time{}
 	current := map[string]state{}
+	// z signs up for series w only, and may unsubscribe and come back.
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	z := Recipient{Address: "z@example.org", Zone: berlin, Series: []string{"w"}, UnsubscribeURL: "https://group.example.org/u/z"}
+	subscribed := true
 	x := newSim(t, day.Add(-23*time.Hour-30*time.Minute), Options{NoticeDelay: delay,
-		Jitter: func() float64 { return rng.Float64() }})
+		Jitter: func() float64 { return rng.Float64() },
+		Recipients: func(_ context.Context, s *schedule.Schedule) ([]Recipient, error) {
+			if subscribed {
+				return append(StaticRecipients(s), z), nil
+			}
+			return StaticRecipients(s), nil
+		}})
 	x.onMessage = func(m simMessage) {
 		messages++
 		id := meetingOf(m.row.Occurrence)
 		now := x.clock.Now()
+		if m.to == z.Address && (!subscribed || id != "w1") {
+			fail("%s at %s: %s about %s, to a member who is subscribed=%v to w only", m.to, now.Format("15:04:05"), m.row.Kind, id, subscribed)
+		}
 		if !m.desc.eq(current[id]) {
 			fail("%s at %s: %s %s tells %s, but the schedule says %s", m.to, now.Format("15:04:05"), m.row.Kind, id, m.desc, current[id])
 		}
@@ -579,6 +592,9 @@ func propertyCase(t *testing.T, rng *rand.Rand) (messages, ops int) {
 	}
 	agree := func(when string) {
 		for k, m := range x.last(meetingOf) {
+			if k[1] == z.Address && !subscribed {
+				continue // told nothing more
+			}
 			if !m.desc.eq(current[k[0]]) {
 				fail("%s: the last message %s got about %s (%s, at %s) tells %s, but the schedule says %s",
 					when, k[1], k[0], m.row.Kind, m.at.Format("15:04:05"), m.desc, current[k[0]])
@@ -635,9 +651,16 @@ func propertyCase(t *testing.T, rng *rand.Rand) (messages, ops int) {
 			}
 			up = !up
 			trace = append(trace, fmt.Sprintf("%s  SMTP up=%v", now, up))
-		case p < 92:
+		case p < 89:
 			trace = append(trace, now+"  restart")
 			x.restart()
+		case p < 92:
+			subscribed = !subscribed
+			trace = append(trace, fmt.Sprintf("%s  z subscribed=%v", now, subscribed))
+			if err := x.w.Replan(x.ctx); err != nil {
+				t.Fatal(err)
+			}
+			x.step()
 		default:
 			trace = append(trace, now+"  settle")
 			settle()

@@ -173,7 +173,8 @@ func (n Notice) Ident() string {
 // on again. A change of title or details alone sends nothing (the next
 // reminder carries it). Recipients no longer in rcpts, or no longer
 // following the meeting, and meetings that have started by now, get
-// nothing. Notices is pure: maint's diff asks it what an edit would send.
+// nothing. Notices is pure, so that a tool can ask what an edit would
+// send.
 func Notices(told []Told, live map[string]schedule.Occurrence, rcpts []Recipient, now time.Time) []Notice {
 	current := map[string]Recipient{}
 	for _, r := range rcpts {
