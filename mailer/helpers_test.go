@@ -105,6 +105,8 @@ type smtpServer struct {
 	// on its nth attempt (from 1): nil accepts, errDrop drops the
 	// connection, an *smtp.SMTPError is sent.
 	Answer func(rcpt string, attempt int) error
+	// RcptAnswer, if set, decides the reply to RCPT TO: nil accepts.
+	RcptAnswer func(rcpt string) error
 
 	mu       sync.Mutex
 	srv      *smtp.Server
@@ -214,6 +216,11 @@ func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if x.s.RcptAnswer != nil {
+		if err := x.s.RcptAnswer(to); err != nil {
+			return err
+		}
+	}
 	x.rcpts = append(x.rcpts, to)
 	return nil
 }

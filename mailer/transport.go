@@ -36,7 +36,11 @@ type SendError struct {
 	// as rejected credentials or a server without STARTTLS: sending
 	// pauses instead of burning through the outbox.
 	Pause bool
-	Err   error
+	// Recipient is set when the server answered the RCPT or the DATA
+	// of the message, and so refused it for this recipient (a bounce),
+	// not at MAIL FROM or on the connection.
+	Recipient bool
+	Err       error
 }
 
 func (e *SendError) Error() string { return e.Err.Error() }
@@ -248,7 +252,7 @@ func (t *SMTP) Send(ctx context.Context, m *Message) error {
 		t.conn = conn
 	}
 	_ = t.conn.UpdateDeadline(t.cfg.Timeout)
-	err := transact(t.conn, m)
+	rcpt, err := transact(t.conn, m)
 	t.lastUsed = time.Now()
 	if err == nil {
 		return nil
@@ -259,30 +263,31 @@ func (t *SMTP) Send(ctx context.Context, m *Message) error {
 	if errors.As(err, &te) && te.Code >= 400 && te.Code <= 599 {
 		code = te.Code
 	}
-	return &SendError{Code: code, Err: Explain(err, t.cfg)}
+	return &SendError{Code: code, Recipient: rcpt && code != 0, Err: Explain(err, t.cfg)}
 }
 
 // transact sends m over c: MAIL, RCPT, DATA, the message, and the final
-// dot, whose 250 reply means the server took it.
-func transact(c *smtp.Client, m *Message) error {
+// dot, whose 250 reply means the server took it. rcpt reports that the
+// failure, if any, answered the RCPT or the DATA.
+func transact(c *smtp.Client, m *Message) (rcpt bool, err error) {
 	if err := c.Mail("<" + m.From + ">"); err != nil {
-		return fmt.Errorf("MAIL FROM: %w", err)
+		return false, fmt.Errorf("MAIL FROM: %w", err)
 	}
 	if err := c.Rcpt("<" + m.To + ">"); err != nil {
-		return fmt.Errorf("RCPT TO: %w", err)
+		return true, fmt.Errorf("RCPT TO: %w", err)
 	}
 	w, err := c.Data()
 	if err != nil {
-		return fmt.Errorf("DATA: %w", err)
+		return true, fmt.Errorf("DATA: %w", err)
 	}
 	if _, err := w.Write(m.Data); err != nil {
 		w.Close()
-		return fmt.Errorf("DATA: %w", err)
+		return false, fmt.Errorf("DATA: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("end of DATA: %w", err)
+		return true, fmt.Errorf("end of DATA: %w", err)
 	}
-	return nil
+	return false, nil
 }
 
 func dialError(err error) *SendError {

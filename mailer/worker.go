@@ -76,7 +76,8 @@ type Worker struct {
 	connFails   int
 	lastSend    time.Time
 	lastPlan    time.Time
-	lastStale   int64 // the row that last did not match the schedule
+	lastStale   int64           // the row that last did not match the schedule
+	refusing    map[string]bool // subscribers whose last reminder was refused
 }
 
 type snapshot struct {
@@ -232,6 +233,14 @@ const idleClose = 30 * time.Second
 // first returns rows a crash left "sending" to "pending".
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.o.Transport.Close()
+	refusing, err := w.o.Store.Refusing(ctx)
+	if err != nil {
+		return err
+	}
+	w.refusing = map[string]bool{}
+	for _, a := range refusing {
+		w.refusing[strings.ToLower(a)] = true
+	}
 	if n, err := w.o.Store.RecoverOutbox(ctx); err != nil {
 		return err
 	} else if n > 0 {
@@ -402,7 +411,14 @@ func (w *Worker) send(ctx context.Context, r store.OutboxRow, pre rendered) erro
 		w.connFails = 0
 		w.sent.Store(true)
 		w.o.Log.Info("sent", append(rowAttrs(r), "late", w.o.Now().Sub(r.Due).Round(time.Millisecond))...)
-		return st.MarkSent(bg, r.ID, w.o.Now())
+		if err := st.MarkSent(bg, r.ID, w.o.Now()); err != nil {
+			return err
+		}
+		if addr := strings.ToLower(r.Recipient); w.refusing[addr] && r.Kind == KindReminder {
+			delete(w.refusing, addr)
+			return st.Delivered(bg, r.Recipient)
+		}
+		return nil
 	}
 	var se *SendError
 	if !errors.As(err, &se) {
@@ -433,8 +449,38 @@ func (w *Worker) send(ctx context.Context, r store.OutboxRow, pre rendered) erro
 		return st.MarkRetry(bg, r.ID, w.o.Now().Add(d), reason)
 	default:
 		w.o.Log.Error("failed: permanent failure, not retried", append(rowAttrs(r), "code", se.Code, "err", hideAddress(reason, r.Recipient))...)
-		return st.MarkFailed(bg, r.ID, reason)
+		if err := st.MarkFailed(bg, r.ID, reason); err != nil {
+			return err
+		}
+		if r.Kind == KindReminder && se.Recipient {
+			return w.refused(bg, r, reason)
+		}
+		return nil
 	}
+}
+
+// refused records a reminder that r's recipient's server refused for
+// good. A subscriber refused SuspendAfter times in a row is suspended
+// and planned no more mail; a static recipient is never suspended: the
+// maintainer has to fix events.toml.
+func (w *Worker) refused(ctx context.Context, r store.OutboxRow, reply string) error {
+	if r.Unsubscribe == "" {
+		w.o.Log.Error("a recipient in reminders.recipients refuses reminders; it is never suspended: fix or remove it in events.toml",
+			append(rowAttrs(r), "err", hideAddress(reply, r.Recipient))...)
+		return nil
+	}
+	suspended, err := w.o.Store.Refused(ctx, r.Recipient, reply, w.o.Now())
+	if err != nil {
+		return err
+	}
+	w.refusing[strings.ToLower(r.Recipient)] = true
+	if !suspended {
+		return nil
+	}
+	w.o.Log.Warn(fmt.Sprintf("suspended a subscriber: their mail server refused %d reminders in a row; "+
+		"`convene subscribers list` shows the address and its last reply, and `subscribers add` or a new sign-up resumes it", store.SuspendAfter),
+		rowAttrs(r)...)
+	return w.Replan(ctx)
 }
 
 // backoff is the delay before attempt n+1: exponential from RetryBase,

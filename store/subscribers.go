@@ -26,6 +26,13 @@ type Subscriber struct {
 	// Key is random and names the subscriber in unsubscribe links. It
 	// is a secret: show it to no one but the subscriber.
 	Key string
+	// Refused counts the reminders in a row that the subscriber's mail
+	// server refused for good (5xx), and LastReply is its last such
+	// answer. Suspended is when mail to the address stopped (zero while
+	// it gets mail): see Refused.
+	Refused   int
+	LastReply string
+	Suspended time.Time
 }
 
 // LogValue keeps the address out of logs: a logged subscriber shows its
@@ -34,14 +41,17 @@ func (s Subscriber) LogValue() slog.Value {
 	return slog.GroupValue(slog.Int64("id", s.ID), slog.Bool("confirmed", s.Confirmed))
 }
 
-const subscriberCols = `id, email, zone, series, confirmed, created, key`
+const subscriberCols = `id, email, zone, series, confirmed, created, key, refused, last_reply, suspended`
 
 func scanSubscriber(row interface{ Scan(...any) error }) (Subscriber, error) {
 	var s Subscriber
 	var series string
-	var created int64
-	if err := row.Scan(&s.ID, &s.Email, &s.Zone, &series, &s.Confirmed, &created, &s.Key); err != nil {
+	var created, suspended int64
+	if err := row.Scan(&s.ID, &s.Email, &s.Zone, &series, &s.Confirmed, &created, &s.Key, &s.Refused, &s.LastReply, &suspended); err != nil {
 		return s, err
+	}
+	if suspended != 0 {
+		s.Suspended = time.Unix(suspended, 0).UTC()
 	}
 	s.Series = splitSeries(series)
 	s.Created = time.Unix(created, 0).UTC()
@@ -57,9 +67,10 @@ func splitSeries(s string) []string {
 
 func joinSeries(ids []string) string { return strings.Join(ids, " ") }
 
-// Subscribers returns the confirmed subscribers, oldest first.
+// Subscribers returns the confirmed subscribers who get mail (not
+// suspended), oldest first.
 func (s *Store) Subscribers(ctx context.Context) ([]Subscriber, error) {
-	return s.subscribers(ctx, `WHERE confirmed = 1`)
+	return s.subscribers(ctx, `WHERE confirmed = 1 AND suspended = 0`)
 }
 
 // AllSubscribers returns every subscriber, confirmed or not, oldest first.
@@ -154,9 +165,10 @@ func (s *Store) SignUp(ctx context.Context, now time.Time, su SignUp, lim MailLi
 // subscriber is confirmed with the zone and series of that sign-up, and
 // the confirmation is spent. It returns ErrNotFound when no open
 // confirmation has that nonce (spent, replaced, lapsed or never made).
+// A suspended subscriber gets mail again (see Refused).
 func (s *Store) Confirm(ctx context.Context, now time.Time, nonce string) (Subscriber, error) {
 	sub, err := scanSubscriber(s.db.QueryRowContext(ctx, `UPDATE subscribers SET confirmed = 1, zone = pending_zone,
-		series = pending_series, pending = NULL, pending_expires = 0
+		series = pending_series, pending = NULL, pending_expires = 0, `+resumed+`
 		WHERE pending = ? AND pending_expires >= ? RETURNING `+subscriberCols, nonce, now.Unix()))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
@@ -220,7 +232,7 @@ func (s *Store) SetZone(ctx context.Context, key, zone string) error {
 
 // AddSubscriber adds email as a confirmed subscriber at time now, or
 // confirms it and sets its zone and series if it is known: a maintainer
-// vouches for the address.
+// vouches for the address, and a suspended one gets mail again.
 func (s *Store) AddSubscriber(ctx context.Context, now time.Time, email, zone string, series []string) (Subscriber, error) {
 	key, err := randomKey()
 	if err != nil {
@@ -228,7 +240,7 @@ func (s *Store) AddSubscriber(ctx context.Context, now time.Time, email, zone st
 	}
 	sub, err := scanSubscriber(s.db.QueryRowContext(ctx, `INSERT INTO subscribers (email, zone, series, confirmed, created, key)
 		VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (email) DO UPDATE SET
-		zone = excluded.zone, series = excluded.series, confirmed = 1, pending = NULL, pending_expires = 0
+		zone = excluded.zone, series = excluded.series, confirmed = 1, pending = NULL, pending_expires = 0, `+resumed+`
 		RETURNING `+subscriberCols, email, zone, joinSeries(series), now.Unix(), key))
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("add subscriber: %w", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -9,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/convene/convene/store"
 )
 
 // TestCheckMailWarnings: check warns when calendar.url is plain http on
@@ -61,5 +65,43 @@ func TestCheckMailWarnings(t *testing.T) {
 		if _, stderr, code := runCheck(t, "--config", config); code != 0 || strings.Contains(stderr, "warning") {
 			t.Errorf("url %s with a DKIM key: exit status %d, stderr:\n%s", url, code, stderr)
 		}
+	}
+}
+
+// TestSubscribersSuspended: a subscriber whose server refused three
+// reminders in a row shows as suspended with the last reply, gets no
+// reminders, and `subscribers add` resumes it.
+func TestSubscribersSuspended(t *testing.T) {
+	dir := subscribersDir(t)
+	mustRun(t, "subscribers", "add", "--create", "gone@example.org", "ok@example.org")
+	st, err := store.Open(filepath.Join(dir, "convene.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range store.SuspendAfter {
+		if _, err := st.Refused(context.Background(), "gone@example.org", "550 5.1.1 mailbox unavailable", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	getting, err := st.Subscribers(context.Background())
+	st.Close()
+	if err != nil || len(getting) != 1 || getting[0].Email != "ok@example.org" {
+		t.Fatalf("subscribers getting mail: %v (%v), want only ok@", getting, err)
+	}
+	out := mustRun(t, "subscribers", "list")
+	var line string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "gone@example.org") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "suspended") || !strings.Contains(line, "550 5.1.1 mailbox unavailable") {
+		t.Errorf("subscribers list:\n%s\nwant gone@ suspended with the last reply", out)
+	}
+	if out := mustRun(t, "subscribers", "add", "gone@example.org"); !strings.HasPrefix(out, "resumed gone@example.org") {
+		t.Errorf("add of a suspended subscriber = %q, want resumed", out)
+	}
+	if out := mustRun(t, "subscribers", "list"); strings.Contains(out, "suspended") {
+		t.Errorf("after add, subscribers list:\n%s", out)
 	}
 }

@@ -25,6 +25,10 @@ const subscribersUsage = `usage: convene subscribers list   [--state convene.db]
        convene subscribers export [--state convene.db] [FILE.csv]
        convene subscribers import [--state convene.db] [--config events.toml] [--create] FILE.csv
 
+list shows each subscriber's status: pending (not confirmed), confirmed, or
+suspended (their mail server refused three reminders in a row, with its last
+reply). add resumes a suspended address, as a new sign-up does.
+
 add confirms the addresses at once (the maintainer vouches for them). A new
 address gets --zone, or else the calendar's zone from --config; a known one
 keeps its zone and series unless --zone or --series is given. --series takes
@@ -33,8 +37,8 @@ series ids of --config; without it, every meeting.
 export writes CSV (to stdout without FILE, or "-"): address,zone,series,status,
 with series ids separated by spaces (empty: every meeting) and status
 confirmed or pending. import reads the same columns (FILE "-" is stdin),
-checks every row first and changes nothing if one is wrong; pending rows
-are skipped, since only the person can confirm.
+checks every row first and changes nothing if one is wrong; pending and
+suspended rows are skipped, since only the person can confirm or fix them.
 
 The state file must exist unless --create is given: run the command with
 the --state that serve uses. A running convene picks changes up at its next
@@ -47,6 +51,7 @@ var csvHeader = []string{"address", "zone", "series", "status"}
 const (
 	statusConfirmed = "confirmed"
 	statusPending   = "pending"
+	statusSuspended = "suspended" // its server refused store.SuspendAfter reminders in a row
 )
 
 // subscribers is the maintainers' command for the people who signed up.
@@ -214,6 +219,8 @@ func addSubscribers(ctx context.Context, st *store.Store, s *schedule.Schedule, 
 			verb = "added"
 		case !old.Confirmed:
 			verb = "confirmed"
+		case !old.Suspended.IsZero():
+			verb = "resumed"
 		case zone == old.Zone && slices.Equal(series, old.Series):
 			fmt.Fprintf(stdout, "unchanged %s (%s)\n", e.Address, describe(zone, series))
 			continue
@@ -248,18 +255,25 @@ func listSubscribers(ctx context.Context, st *store.Store, stdout io.Writer) err
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "id\taddress\tzone\tseries\tstatus\tsince")
+	fmt.Fprintln(tw, "id\taddress\tzone\tseries\tstatus\tsince\tlast refusal")
 	for _, s := range subs {
 		ids := strings.Join(s.Series, ",")
 		if ids == "" {
 			ids = "all"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Email, s.Zone, ids, status(s), s.Created.Format("2006-01-02"))
+		since := s.Created
+		if !s.Suspended.IsZero() {
+			since = s.Suspended
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Email, s.Zone, ids, status(s), since.Format("2006-01-02"), s.LastReply)
 	}
 	return tw.Flush()
 }
 
 func status(s store.Subscriber) string {
+	if !s.Suspended.IsZero() {
+		return statusSuspended
+	}
 	if s.Confirmed {
 		return statusConfirmed
 	}
@@ -344,11 +358,11 @@ func importSubscribers(ctx context.Context, st *store.Store, s *schedule.Schedul
 		e := subscriberEntry{Line: line, Address: rec[0], Zone: rec[1], ZoneSet: rec[1] != "", Series: splitIDs(rec[2], " "), SeriesSet: true}
 		switch rec[3] {
 		case statusConfirmed:
-		case statusPending:
+		case statusPending, statusSuspended:
 			pending++
 			continue
 		default:
-			problems = append(problems, fmt.Sprintf("line %d: status %q: want %s or %s", line, rec[3], statusConfirmed, statusPending))
+			problems = append(problems, fmt.Sprintf("line %d: status %q: want %s, %s or %s", line, rec[3], statusConfirmed, statusPending, statusSuspended))
 			continue
 		}
 		if err := e.check(s); err != nil {
@@ -363,7 +377,7 @@ func importSubscribers(ctx context.Context, st *store.Store, s *schedule.Schedul
 		return err
 	}
 	if pending > 0 {
-		fmt.Fprintf(stdout, "skipped %d pending (unconfirmed) rows: those people must sign up again\n", pending)
+		fmt.Fprintf(stdout, "skipped %d pending or suspended rows: those people must sign up again\n", pending)
 	}
 	return nil
 }
