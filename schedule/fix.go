@@ -224,3 +224,30 @@ func timeFix(k string, v any) string {
 	}
 	return rule
 }
+
+// nearby names the occurrences of r nearest to wall, for a skip or change
+// that names none: the ones that day, else the one before and after.
+func nearby(r rule, wall time.Time) string {
+	day := time.Date(wall.Year(), wall.Month(), wall.Day(), 0, 0, 0, 0, time.UTC)
+	if same := r.between(day, day.AddDate(0, 0, 1).Add(-time.Second)); len(same) > 0 {
+		var at []string
+		for _, w := range same {
+			at = append(at, w.Format("2006-01-02T15:04:05"))
+		}
+		return "; that day it has " + strings.Join(at, " and ")
+	}
+	var near []string
+	if before := r.between(day.AddDate(-1, 0, 0), day); len(before) > 0 {
+		near = append(near, before[len(before)-1].Format("Mon 2006-01-02"))
+	}
+	if after := r.between(day.AddDate(0, 0, 1), day.AddDate(1, 0, 1)); len(after) > 0 {
+		near = append(near, after[0].Format("Mon 2006-01-02"))
+	}
+	switch len(near) {
+	case 0:
+		return ""
+	case 1:
+		return "; the nearest is " + near[0]
+	}
+	return "; the nearest are " + strings.Join(near, " and ")
+}

@@ -407,12 +407,12 @@ func (d *decoder) occurrences(path string, v any, r rule) []time.Time {
 	case "date-local":
 		walls := r.between(wall, wall.AddDate(0, 0, 1).Add(-time.Second))
 		if len(walls) == 0 {
-			d.fail(path, "the series has no occurrence on %s", wall.Format("2006-01-02"))
+			d.fail(path, "the series has no occurrence on %s%s", wall.Format("2006-01-02"), nearby(r, wall))
 		}
 		return walls
 	case "datetime-local":
 		if !r.occursAt(wall) {
-			d.fail(path, "the series has no occurrence at %s", wall.Format("2006-01-02T15:04:05"))
+			d.fail(path, "the series has no occurrence at %s%s", wall.Format("2006-01-02T15:04:05"), nearby(r, wall))
 			return nil
 		}
 		return []time.Time{wall}

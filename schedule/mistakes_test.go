@@ -27,6 +27,7 @@ var mistakes = []struct {
 	{"two-meetings-one-header.toml", `two-meetings-one-header.toml:11: id is set twice in one [[sessions]]: start the next one with its own [[sessions]] line`, true},
 	{"reminders-not-list.toml", `reminders-not-list.toml:10: sessions[0].reminders: must be a list of durations such as ["24h", "1h"]; did you mean reminders = ["24h"]?`, true},
 	{"url-no-scheme.toml", `url-no-scheme.toml:10: sessions[0].links[0].url: "example.org/slides" must be an absolute http or https URL; did you mean "https://example.org/slides"?`, true},
+	{"skip-wrong-day.toml", `skip-wrong-day.toml:12: series[0].skip[0]: the series has no occurrence on 2027-01-18; the nearest are Sun 2027-01-17 and Sun 2027-01-24`, false},
 	{"colon.toml", `colon.toml:8: keys and values are joined by =: did you mean title = "Introduction"?`, true},
 }
 
