@@ -2,9 +2,11 @@ package feed
 
 import (
 	"bytes"
+	"compress/gzip"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -16,8 +18,16 @@ import (
 // requests (GET or HEAD, with or without If-None-Match or
 // If-Modified-Since) are answered without allocating; ranges and the
 // other preconditions go through http.ServeContent.
+//
+// A client that accepts gzip gets the document gzip-compressed, with
+// Content-Encoding: gzip and an ETag of its own; every answer says
+// Vary: Accept-Encoding. Each document is compressed once per change, on
+// the first request that wants it (the full feed at once, in Swap), and
+// a document that did not change keeps its compressed form across
+// swaps.
 type Handler struct {
 	docs atomic.Pointer[map[string]*entry]
+	mu   sync.Mutex // one Swap at a time
 	// Observe, if set, is told the status of every answer. It is called
 	// in the request's path, so it must be cheap (a counter's Inc).
 	Observe func(status int)
@@ -28,27 +38,120 @@ type Handler struct {
 // replace or copy them.
 type entry struct {
 	Doc
-	etag     []string
+	identity encoding
 	modified []string // nil when the Doc has no time
+
+	gzipOnce sync.Once
+	gzip     *encoding // nil when compressing does not make it smaller
+}
+
+// encoding is one representation of a document.
+type encoding struct {
+	body     []byte
+	etag     string
+	etags    []string // header values
 	length   []string
+	encoding []string // Content-Encoding; nil for identity
 }
 
 var (
 	contentType = []string{"text/calendar; charset=utf-8"}
 	noCache     = []string{"no-cache"}
+	gzipped     = []string{"gzip"}
+	vary        = []string{"Accept-Encoding"}
 )
 
-// Swap makes set the one served.
+// Swap makes set the one served. Documents whose bytes did not change
+// keep their entries, with their compressed form.
 func (h *Handler) Swap(set *Set) {
-	docs := map[string]*entry{}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var old map[string]*entry
+	if p := h.docs.Load(); p != nil {
+		old = *p
+	}
+	docs := make(map[string]*entry, len(set.Series)+len(set.Sessions)+1)
 	for path, d := range set.Docs() {
-		e := &entry{Doc: d, etag: []string{d.ETag}, length: []string{strconv.Itoa(len(d.Body))}}
+		if e := old[path]; e != nil && e.ETag == d.ETag && e.Modified.Equal(d.Modified) {
+			docs[path] = e
+			continue
+		}
+		e := &entry{Doc: d, identity: encoding{body: d.Body, etag: d.ETag, etags: []string{d.ETag}, length: []string{strconv.Itoa(len(d.Body))}}}
 		if !d.Modified.IsZero() && d.Modified.Unix() != 0 {
 			e.modified = []string{d.Modified.UTC().Format(http.TimeFormat)}
 		}
 		docs[path] = e
 	}
 	h.docs.Store(&docs)
+	if e := docs["/calendar.ics"]; e != nil {
+		go e.gzipped() // most clients fetch the full feed, with gzip
+	}
+}
+
+// gzipped returns the gzip form of e, compressing it on first use.
+func (e *entry) gzipped() *encoding {
+	e.gzipOnce.Do(func() {
+		body := Gzip(e.Body)
+		if len(body) >= len(e.Body) {
+			return
+		}
+		etag := gzipETag(e.ETag)
+		e.gzip = &encoding{body: body, etag: etag, etags: []string{etag}, length: []string{strconv.Itoa(len(body))}, encoding: gzipped}
+	})
+	return e.gzip
+}
+
+// Gzip compresses body with gzip, as served and as `convene feed --out`
+// writes it beside each feed.
+func Gzip(body []byte) []byte {
+	var b bytes.Buffer
+	b.Grow(len(body)/8 + 64)
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(&b)
+	zw.Write(body)
+	zw.Close()
+	gzipWriters.Put(zw)
+	return b.Bytes()
+}
+
+// gzipWriters reuse compressors, each of which holds several hundred
+// kilobytes of tables.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression)
+	return zw
+}}
+
+// gzipETag is the ETag of the gzip form of the document whose identity
+// ETag is etag: a strong validator must differ between encodings (RFC
+// 9110 section 8.8.3).
+func gzipETag(etag string) string {
+	return strings.TrimSuffix(etag, `"`) + `-gzip"`
+}
+
+// AcceptsGzip reports whether the Accept-Encoding values hd name gzip
+// (or *) with a quality above zero (RFC 9110 section 12.5.3).
+func AcceptsGzip(hd []string) bool {
+	for _, v := range hd {
+		for v != "" {
+			var part string
+			part, v, _ = strings.Cut(v, ",")
+			name, params, _ := strings.Cut(part, ";")
+			name = strings.TrimSpace(name)
+			if !strings.EqualFold(name, "gzip") && !strings.EqualFold(name, "x-gzip") && name != "*" {
+				continue
+			}
+			q := 1.0
+			for params != "" {
+				var p string
+				p, params, _ = strings.Cut(params, ";")
+				if k, val, ok := strings.Cut(p, "="); ok && strings.TrimSpace(k) == "q" {
+					q, _ = strconv.ParseFloat(strings.TrimSpace(val), 64)
+				}
+			}
+			return q > 0
+		}
+	}
+	return false
 }
 
 // Loaded reports whether a Set has been swapped in.
@@ -75,14 +178,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	enc := &e.identity
+	if ae := r.Header["Accept-Encoding"]; ae != nil && AcceptsGzip(ae) {
+		if gz := e.gzipped(); gz != nil {
+			enc = gz
+		}
+	}
 	hd := w.Header()
-	hd["Etag"] = e.etag
+	hd["Etag"] = enc.etags
 	hd["Cache-Control"] = noCache
+	hd["Vary"] = vary
+	if enc.encoding != nil {
+		hd["Content-Encoding"] = enc.encoding
+	}
 	if r.Header["Range"] != nil || r.Header["If-Match"] != nil || r.Header["If-Unmodified-Since"] != nil {
-		h.serveContent(w, r, e)
+		h.serveContent(w, r, e, enc)
 		return
 	}
-	if notModified(r.Header, e) {
+	if notModified(r.Header, e, enc) {
 		// RFC 9110 section 15.4.5: the ETag and Cache-Control the 200
 		// would carry, and no representation metadata.
 		w.WriteHeader(http.StatusNotModified)
@@ -90,14 +203,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hd["Content-Type"] = contentType
-	hd["Content-Length"] = e.length
+	hd["Content-Length"] = enc.length
 	if e.modified != nil {
 		hd["Last-Modified"] = e.modified
 	}
 	w.WriteHeader(http.StatusOK)
 	h.observe(http.StatusOK)
 	if r.Method != http.MethodHead {
-		w.Write(e.Body)
+		w.Write(enc.body)
 	}
 }
 
@@ -112,12 +225,13 @@ func (h *Handler) fail(w http.ResponseWriter, msg string, status int) {
 	h.observe(status)
 }
 
-// notModified evaluates If-None-Match, or If-Modified-Since when there is
-// none (RFC 9110 section 13.2.2), for a GET or HEAD.
-func notModified(hd http.Header, e *entry) bool {
+// notModified evaluates If-None-Match against the ETag of the encoding
+// chosen, or If-Modified-Since when there is none (RFC 9110 section
+// 13.2.2), for a GET or HEAD.
+func notModified(hd http.Header, e *entry, enc *encoding) bool {
 	if inm := hd["If-None-Match"]; inm != nil {
 		for _, v := range inm {
-			if etagMatch(v, e.ETag) {
+			if etagMatch(v, enc.etag) {
 				return true
 			}
 		}
@@ -162,10 +276,10 @@ func etagMatch(v, etag string) bool {
 
 // serveContent answers the rare requests: ranges and If-Match or
 // If-Unmodified-Since preconditions.
-func (h *Handler) serveContent(w http.ResponseWriter, r *http.Request, e *entry) {
+func (h *Handler) serveContent(w http.ResponseWriter, r *http.Request, e *entry, enc *encoding) {
 	w.Header()["Content-Type"] = contentType
 	sw := &statusWriter{ResponseWriter: w}
-	http.ServeContent(sw, r, "", e.Modified, bytes.NewReader(e.Body))
+	http.ServeContent(sw, r, "", e.Modified, bytes.NewReader(enc.body))
 	h.observe(sw.status)
 }
 

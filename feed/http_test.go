@@ -166,10 +166,16 @@ func TestHandlerAllocs(t *testing.T) {
 	n := 0
 	h := &Handler{Observe: func(int) { n++ }}
 	h.Swap(set)
-	for _, inm := range []string{"", set.All.ETag} {
+	for _, c := range []struct{ ae, inm string }{
+		{"", ""}, {"", set.All.ETag}, {"gzip, deflate, br", ""}, {"gzip, deflate, br", gzipETag(set.All.ETag)},
+	} {
+		inm := c.inm
 		r := httptest.NewRequest("GET", "/calendar.ics", nil)
 		if inm != "" {
 			r.Header.Set("If-None-Match", inm)
+		}
+		if c.ae != "" {
+			r.Header.Set("Accept-Encoding", c.ae)
 		}
 		w := &nullWriter{h: http.Header{}}
 		allocs := testing.AllocsPerRun(100, func() {
@@ -177,7 +183,7 @@ func TestHandlerAllocs(t *testing.T) {
 			h.ServeHTTP(w, r)
 		})
 		if allocs != 0 {
-			t.Errorf("If-None-Match %q: %v allocations per request, want 0", inm, allocs)
+			t.Errorf("Accept-Encoding %q, If-None-Match %q: %v allocations per request, want 0", c.ae, inm, allocs)
 		}
 	}
 	if n == 0 {

@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"net/http"
 	"time"
+
+	"github.com/convene/convene/feed"
 )
 
 //go:embed templates static
@@ -16,19 +18,30 @@ type staticFile struct {
 	body  []byte
 	ctype string
 	etag  string
+	// gzip is body compressed once, served under gzipETag
+	gzip     []byte
+	gzipETag string
 }
 
 func newStaticFile(body []byte, ctype string) staticFile {
 	sum := sha256.Sum256(body)
-	return staticFile{body: body, ctype: ctype, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
+	etag := base64.RawURLEncoding.EncodeToString(sum[:12])
+	return staticFile{body: body, ctype: ctype, etag: `"` + etag + `"`,
+		gzip: feed.Gzip(body), gzipETag: `"` + etag + `-gzip"`}
 }
 
-// serve answers with f, or 304 when the client has it.
+// serve answers with f, gzip-compressed when the client accepts it, or
+// 304 when the client has it.
 func (f staticFile) serve(w http.ResponseWriter, r *http.Request, cacheControl string) {
 	w.Header().Set("Content-Type", f.ctype)
-	w.Header().Set("Etag", f.etag)
 	w.Header().Set("Cache-Control", cacheControl)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.body))
+	body, etag := f.body, f.etag
+	if wantsGzip(w, r) && len(f.gzip) < len(f.body) {
+		body, etag = f.gzip, f.gzipETag
+		w.Header().Set("Content-Encoding", "gzip")
+	}
+	w.Header().Set("Etag", etag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
 func (s *Server) staticFile(w http.ResponseWriter, r *http.Request) {

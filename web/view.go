@@ -12,12 +12,14 @@ import (
 
 // view is one rendering of the page and what its routes need.
 type view struct {
-	sched   *schedule.Schedule
-	set     feedSet
-	base    string
-	parts   [][]byte // the landing page, split where the CSRF value goes
-	years   map[int][]byte
-	podcast staticFile
+	sched *schedule.Schedule
+	set   feedSet
+	base  string
+	parts [][]byte // the landing page, split where the CSRF value goes
+	// gzipParts are the parts deflated once (compress.go)
+	gzipParts [][]byte
+	years     map[int][]byte
+	podcast   staticFile
 	// podcastURL is the podcast feed's URL when a meeting has a
 	// recording, for the pages to link.
 	podcastURL string
@@ -71,6 +73,7 @@ func (s *Server) build(sched *schedule.Schedule, set feedSet) (*view, error) {
 		podcast:    newStaticFile(podcast.Render(sched, base), podcast.ContentType),
 		podcastURL: data.Podcast,
 		series:     map[string]bool{}}
+	v.gzipParts = deflateParts(v.parts)
 	for _, y := range years {
 		if v.years[y.Year], err = s.execute("year.html", yearData(sched, data, years, y)); err != nil {
 			return nil, fmt.Errorf("render the page of %d: %w", y.Year, err)

@@ -44,15 +44,24 @@ func feedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(name, d.Body, 0o644); err != nil {
-			return err
-		}
-		if err := os.Chtimes(name, d.Modified, d.Modified); err != nil {
-			return err
+		// Beside each feed, its gzip form, for static hosts that serve
+		// name.gz to clients that accept gzip (nginx gzip_static,
+		// Caddy precompressed).
+		for name, body := range map[string][]byte{name: d.Body, name + ".gz": feed.Gzip(d.Body)} {
+			if err := os.WriteFile(name, body, 0o644); err != nil {
+				return err
+			}
+			if err := os.Chtimes(name, d.Modified, d.Modified); err != nil {
+				return err
+			}
 		}
 	}
 	name := filepath.Join(*out, filepath.FromSlash(podcast.Path))
-	if err := os.WriteFile(name, podcast.Render(s, s.Calendar.URL), 0o644); err != nil {
+	body := podcast.Render(s, s.Calendar.URL)
+	if err := os.WriteFile(name, body, 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(name+".gz", feed.Gzip(body), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "wrote %d feeds and %s to %s\n", len(set.Docs()), podcast.Path[1:], *out)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -346,8 +347,18 @@ func TestFeedOutMatchesServe(t *testing.T) {
 	for _, sr := range s.Series {
 		want = append(want, "/series/"+sr.ID+".ics")
 	}
-	if len(files) != len(want)+1 {
-		t.Errorf("feed --out wrote %d files, want %d and the podcast feed: %v", len(files), len(want), want)
+	if len(files) != 2*(len(want)+1) {
+		t.Errorf("feed --out wrote %d files, want %d, the podcast feed, and their .gz: %v", len(files), len(want), want)
+	}
+	for _, path := range append(want, podcast.Path) {
+		zr, err := gzip.NewReader(bytes.NewReader(files[path+".gz"]))
+		if err != nil {
+			t.Errorf("%s.gz: %v", path, err)
+			continue
+		}
+		if plain, err := io.ReadAll(zr); err != nil || !bytes.Equal(plain, files[path]) {
+			t.Errorf("%s.gz does not decompress to %s (%v)", path, path, err)
+		}
 	}
 
 	base, _ := startServe(t, dir)
