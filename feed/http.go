@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Handler serves the feeds of the latest Set from memory: a request does
@@ -206,6 +207,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd["Content-Length"] = enc.length
 	if e.modified != nil {
 		hd["Last-Modified"] = e.modified
+		if now := time.Now(); e.Modified.After(now) {
+			// A burst of edits stamps each a second after the one
+			// before, ahead of the clock; RFC 9110 section 8.8.2.1:
+			// never later than Date, so send Date's time instead.
+			date := []string{now.UTC().Format(http.TimeFormat)}
+			hd["Date"], hd["Last-Modified"] = date, date
+		}
 	}
 	w.WriteHeader(http.StatusOK)
 	h.observe(http.StatusOK)
@@ -279,7 +287,11 @@ func etagMatch(v, etag string) bool {
 func (h *Handler) serveContent(w http.ResponseWriter, r *http.Request, e *entry, enc *encoding) {
 	w.Header()["Content-Type"] = contentType
 	sw := &statusWriter{ResponseWriter: w}
-	http.ServeContent(sw, r, "", e.Modified, bytes.NewReader(enc.body))
+	modified := e.Modified
+	if now := time.Now(); modified.After(now) {
+		modified = now // never later than Date, as in ServeHTTP
+	}
+	http.ServeContent(sw, r, "", modified, bytes.NewReader(enc.body))
 	h.observe(sw.status)
 }
 

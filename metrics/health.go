@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -32,18 +33,30 @@ type Check struct {
 }
 
 // Ready answers readiness probes: 200 when every check holds, else 503
-// naming each one that does not. Each check gets at most timeout.
+// naming each one that does not. The answer comes within timeout even
+// when a check ignores its context, as SQLite does while blocked in a
+// system call on a frozen disk: such a check fails as "no answer", it
+// finishes in the background, and until it does the next probes wait on
+// it instead of starting another.
 func Ready(timeout time.Duration, checks ...Check) http.Handler {
+	probes := make([]*probe, len(checks))
+	for i, c := range checks {
+		probes[i] = &probe{check: c}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
+		runs := make([]*run, len(probes))
+		for i, p := range probes {
+			runs[i] = p.start(timeout)
+		}
 		var failed, warnings []string
-		for _, c := range checks {
-			if err := c.Func(ctx); err != nil {
-				failed = append(failed, c.Name+": "+err.Error())
-			} else if c.Warning != nil {
-				if msg := c.Warning(); msg != "" {
-					warnings = append(warnings, c.Name+": "+msg)
+		for i, p := range probes {
+			if err := runs[i].wait(ctx); err != nil {
+				failed = append(failed, p.check.Name+": "+err.Error())
+			} else if p.check.Warning != nil {
+				if msg := p.check.Warning(); msg != "" {
+					warnings = append(warnings, p.check.Name+": "+msg)
 				}
 			}
 		}
@@ -60,4 +73,50 @@ func Ready(timeout time.Duration, checks ...Check) http.Handler {
 			fmt.Fprintln(w, msg)
 		}
 	})
+}
+
+// probe runs one check at most once at a time.
+type probe struct {
+	check Check
+	mu    sync.Mutex
+	last  *run
+}
+
+// run is one call of a check's Func.
+type run struct {
+	started time.Time
+	done    chan struct{} // closed when err is set
+	err     error
+}
+
+// start returns the run in progress, or starts one with its own timeout:
+// a probe that gives up does not cancel the run that others wait on.
+func (p *probe) start(timeout time.Duration) *run {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.last != nil {
+		select {
+		case <-p.last.done:
+		default:
+			return p.last
+		}
+	}
+	r := &run{started: time.Now(), done: make(chan struct{})}
+	p.last = r
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		r.err = p.check.Func(ctx)
+		close(r.done)
+	}()
+	return r
+}
+
+func (r *run) wait(ctx context.Context) error {
+	select {
+	case <-r.done:
+		return r.err
+	case <-ctx.Done():
+		return fmt.Errorf("no answer after %v", time.Since(r.started).Round(100*time.Millisecond))
+	}
 }
