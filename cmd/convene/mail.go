@@ -148,7 +148,8 @@ func (c *mailConfig) destination(where slog.Attr) string {
 	return fmt.Sprintf("reminders are sent through the SMTP server %v", where.Value.Any())
 }
 
-// preview prints one reminder of a session as it would be sent.
+// preview prints one reminder of a session as it would be sent: decoded
+// for reading, or with --raw as the MIME message itself.
 func preview(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("preview", stderr)
 	config := fs.String("config", "events.toml", "the schedule file")
@@ -157,6 +158,7 @@ func preview(args []string, stdout, stderr io.Writer) error {
 	tz := fs.String("tz", "", "the recipient's time zone (default: the calendar's)")
 	to := fs.String("to", "", "the recipient (default: the first of reminders.recipients)")
 	offset := fs.Duration("before", 0, "which reminder (default: the first offset of the meeting)")
+	raw := fs.Bool("raw", false, "print the message as sent (MIME, an .eml file a mail client opens), not decoded")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -209,8 +211,11 @@ func preview(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, err = stdout.Write(m.Data)
-	return err
+	if *raw {
+		_, err = stdout.Write(m.Data)
+		return err
+	}
+	return writeReadable(stdout, m.Data)
 }
 
 // findOccurrence finds a session by id, a series' next occurrence by the
