@@ -2,10 +2,22 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 GO ?= go
 
-.PHONY: build run test lint bench clean
+.PHONY: build dist run test lint bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/convene ./cmd/convene
+
+# Static release binaries for the usual VPS machines, named with the
+# version, and their checksums: dist/convene-VERSION-linux-{amd64,arm64}
+# and dist/SHA256SUMS (check with: cd dist && sha256sum -c SHA256SUMS).
+DIST_ARCHS := amd64 arm64
+dist:
+	rm -rf dist && mkdir dist
+	for arch in $(DIST_ARCHS); do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+	    -o dist/convene-$(VERSION)-linux-$$arch ./cmd/convene || exit 1; \
+	done
+	cd dist && sha256sum convene-* > SHA256SUMS
 
 # Serves the sample events.toml on http://127.0.0.1:8080 with the embedded
 # defaults; reminders go to ./outbox as .eml files.
@@ -36,4 +48,4 @@ bin/smtp-source:
 	  chmod +x ../smtp-source
 
 clean:
-	rm -rf bin convene.db convene.db-* outbox
+	rm -rf bin dist convene.db convene.db-* outbox

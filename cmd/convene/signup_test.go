@@ -12,12 +12,17 @@ import (
 
 var csrfValue = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-// signUp loads the page at base and posts its sign-up form for email,
-// sending headers (name, value, ...) with both requests, as a browser
-// behind one client address would. It returns the answer's status.
-func signUp(t *testing.T, base, email string, headers ...string) int {
+// signUp loads the page at base and posts its sign-up form for email
+// with client (nil: a plain one), sending headers (name, value, ...) with
+// both requests, as one browser would. It returns the answer's status.
+func signUp(t *testing.T, client *http.Client, base, email string, headers ...string) int {
 	t.Helper()
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if client == nil {
+		client = &http.Client{}
+	}
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	client = &c
 	req, _ := http.NewRequest("GET", base+"/", nil)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
@@ -64,11 +69,11 @@ func TestSignUpRefusalsLoggedAndCounted(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "events.toml"), []byte(e2eSchedule), 0o644)
 	base, logs := startServe(t, dir)
 	for i := range 10 {
-		if code := signUp(t, base, "p"+string(rune('a'+i))+"@example.org"); code != http.StatusSeeOther {
+		if code := signUp(t, nil, base, "p"+string(rune('a'+i))+"@example.org"); code != http.StatusSeeOther {
 			t.Fatalf("sign-up %d = %d, want 303", i+1, code)
 		}
 	}
-	if code := signUp(t, base, "refused@example.org"); code != http.StatusTooManyRequests {
+	if code := signUp(t, nil, base, "refused@example.org"); code != http.StatusTooManyRequests {
 		t.Fatalf("11th sign-up from one client = %d, want 429", code)
 	}
 	if got := sample(t, base, `convene_signups_refused_total{limit="client"}`); got != 1 {
