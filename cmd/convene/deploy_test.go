@@ -6,7 +6,6 @@ package main
 // README shows them.
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -27,38 +26,12 @@ import (
 	"time"
 )
 
-// TestMain lets a test run this test binary as the convene command (for
-// the scripts in deploy/ that call convene): with CONVENE_TEST_AS_MAIN=1
-// it is convene.
-func TestMain(m *testing.M) {
-	if os.Getenv("CONVENE_TEST_AS_MAIN") == "1" {
-		os.Exit(exitCode(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
-	}
-	// Tests change directory; the repository is two levels up from here.
-	if wd, err := os.Getwd(); err == nil {
-		testRepoRoot = filepath.Dir(filepath.Dir(wd))
-	}
-	os.Exit(m.Run())
-}
-
-// testRepoRoot is the repository's top directory.
-var testRepoRoot string
-
-// conveneBin writes a script that runs this test binary as convene and
-// returns its path.
-func conveneBin(t *testing.T) string {
-	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "convene")
-	script := fmt.Sprintf("#!/bin/sh\nCONVENE_TEST_AS_MAIN=1 exec %q \"$@\"\n", self)
-	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
+// testRepoRoot is the repository's top directory, found before any test
+// changes directory (the tests run in cmd/convene).
+var testRepoRoot = func() string {
+	wd, _ := os.Getwd()
+	return filepath.Dir(filepath.Dir(wd))
+}()
 
 // deployFile reads a file of deploy/ (the tests run in cmd/convene).
 func deployFile(t *testing.T, name string) string {
@@ -349,7 +322,7 @@ func TestGitPullScript(t *testing.T) {
 	script := filepath.Join(repoRoot(t), "deploy", "convene-pull")
 	pull := func() (string, error) {
 		cmd := exec.Command(script, clone, served)
-		cmd.Env = append(env, "CONVENE_BIN="+conveneBin(t))
+		cmd.Env = append(env, "PATH="+convenePath(t))
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
