@@ -14,6 +14,7 @@ type message struct {
 	Text     []string
 	Action   string // the button POSTs here
 	Button   string
+	Danger   bool // the button destroys something: it looks it
 	ZoneForm *zoneForm
 	Link     string
 	LinkText string

@@ -57,7 +57,7 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.message(w, http.StatusOK, v, message{Title: "Stop the reminders?",
 		Text:   []string{"Press the button to stop all reminders from " + v.sched.Calendar.Name + ". Your address is then deleted."},
-		Action: r.URL.Path, Button: "Unsubscribe",
+		Action: r.URL.Path, Button: "Unsubscribe", Danger: true,
 		ZoneForm: &zoneForm{Action: "/zone/" + r.PathValue("token"), Zone: sub.Zone, Zones: zoneList}})
 }
 

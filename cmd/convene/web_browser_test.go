@@ -143,10 +143,27 @@ const readUpcoming = `Array.from(document.querySelectorAll("#upcoming .meeting")
 	end: m.querySelector("time").getAttribute("data-end"),
 	local: m.querySelector(".local").hidden ? "" : m.querySelector(".local").textContent}))`
 
+// startBrowser starts headless Chromium for the rest of the test.
+func startBrowser(t *testing.T, chromium string) context.Context {
+	t.Helper()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()))
+	browser, cancelBrowser := chromedp.NewContext(allocCtx)
+	ctx, cancel := context.WithTimeout(browser, 90*time.Second)
+	t.Cleanup(func() { cancel(); cancelBrowser(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		t.Fatal(err)
+	}
+	return ctx
+}
+
 func TestPageInBrowser(t *testing.T) {
 	chromium := need(t, "chromium", "/usr/bin/chromium")
 	smtp, api := startMailpit(t, mailpitPath(t))
 	shots := artifacts(t)
+	axe := axeSource(t)
 	events, err := os.ReadFile(filepath.Join("..", "..", "web", "testdata", "events.toml"))
 	if err != nil {
 		t.Fatal(err)
@@ -158,18 +175,7 @@ func TestPageInBrowser(t *testing.T) {
 	addr := freePort(t)
 	base, logs := startServe(t, dir, "--addr", addr, "--smtp", "smtp://"+smtp+"?tls=none", "--log-level", "info")
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()))
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	ctx, cancel := context.WithTimeout(browser, 90*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil { // starts the browser
-		t.Fatal(err)
-	}
+	ctx := startBrowser(t, chromium)
 
 	for _, zone := range []string{"Asia/Tokyo", "Europe/London"} {
 		tab, cancelTab := chromedp.NewContext(ctx)
@@ -272,8 +278,17 @@ func TestPageInBrowser(t *testing.T) {
 	if !regexp.MustCompile(`"msg":"reminders planned","component":"mailer","reminders":\d+,"recipients":1,`).MatchString(logs.String()) {
 		t.Errorf("no re-plan with the subscriber as a recipient in the log:\n%s", logs)
 	}
-	if err := chromedp.Do(tab, chromedp.Click(chromedp.ID("link")), chromedp.WaitVisible(chromedp.ID("set-zone")),
-		chromedp.Click(chromedp.ID("act")), chromedp.WaitNotPresent(chromedp.ID("set-zone"))); err != nil {
+	if err := chromedp.Do(tab, chromedp.Click(chromedp.ID("link")), chromedp.WaitVisible(chromedp.ID("set-zone"))); err != nil {
+		t.Fatal(err)
+	}
+	// The destructive button looks destructive: red, unlike the other.
+	unsubscribe, _ := chromedp.Run(tab, chromedp.Evaluate[string](`getComputedStyle(document.getElementById("act")).backgroundColor`))
+	other, _ := chromedp.Run(tab, chromedp.Evaluate[string](`getComputedStyle(document.getElementById("set-zone")).backgroundColor`))
+	if r, g, b := rgb(t, unsubscribe); r < g+80 || r < b+80 || unsubscribe == other {
+		t.Errorf("the Unsubscribe button is %s and Change time zone %s: want Unsubscribe red and unlike the other", unsubscribe, other)
+	}
+	checkAxe(t, tab, axe, "the unsubscribe page")
+	if err := chromedp.Do(tab, chromedp.Click(chromedp.ID("act")), chromedp.WaitNotPresent(chromedp.ID("set-zone"))); err != nil {
 		t.Fatal(err)
 	}
 	if h, _ := chromedp.Run(tab, chromedp.Text(chromedp.CSS("h1"))); h != "You are unsubscribed" {

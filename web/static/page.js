@@ -9,6 +9,8 @@
   var opts = function (o) { o.timeZone = zone; return new Intl.DateTimeFormat(undefined, o); };
   var day = opts({ weekday: "short", day: "numeric", month: "short", year: "numeric" });
   var clock = opts({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  // The zone as the browser names it in the visitor's own locale (JST in
+  // Japanese, GMT+9 in US English), never a name the server chose.
   var tzName = opts({ timeZoneName: "short" });
   var shortName = function (d) {
     var parts = tzName.formatToParts(d);
