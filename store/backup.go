@@ -133,12 +133,28 @@ func notState(path string, err error) error {
 // Restore checks the backup at src and puts it in place as the state
 // file dst. The state it replaces, if any, is moved aside to dst plus
 // ".before-restore-" and the time, with its -wal file, and the restored
-// file gets its owner and mode. The caller makes sure no daemon uses dst.
+// file gets its owner and mode. It refuses while a serve holds dst (see
+// OpenExclusive), and holds the lock itself meanwhile.
 func Restore(ctx context.Context, src, dst string, now time.Time) (Info, string, error) {
 	info, err := Check(ctx, src)
 	if err != nil {
 		return Info{}, "", fmt.Errorf("restore: %w", err)
 	}
+	_, err = os.Stat(dst + ".lock")
+	created := errors.Is(err, fs.ErrNotExist)
+	held, err := lock(dst)
+	if err != nil {
+		return Info{}, "", fmt.Errorf("restore: %w", err)
+	}
+	defer func() {
+		if held != nil {
+			held.Close()
+		}
+		if created {
+			// Made by this process (perhaps root): serve makes its own.
+			os.Remove(dst + ".lock")
+		}
+	}()
 	tmp := dst + ".tmp-" + fmt.Sprint(now.UnixNano())
 	if err := copyFile(src, tmp); err != nil {
 		os.Remove(tmp)

@@ -230,3 +230,31 @@ func TestRestoreKeepsTheOldState(t *testing.T) {
 		t.Errorf("restored mode = %v, want the old file's 0640", st.Mode().Perm())
 	}
 }
+
+// A running serve holds the state: restore refuses and changes nothing.
+func TestRestoreRefusesAHeldState(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	live := filepath.Join(dir, "live.db")
+	s, err := OpenExclusive(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.AddSubscriber(ctx, time.Now(), "kept@example.org", "UTC", nil)
+	bak := filepath.Join(dir, "bak.db")
+	if _, err := Backup(ctx, live, bak); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = Restore(ctx, bak, live, time.Now())
+	var le *LockedError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), "stop it first") {
+		t.Fatalf("Restore over a held state = %v, want a LockedError", err)
+	}
+	if m, _ := filepath.Glob(live + ".before-restore-*"); len(m) > 0 {
+		t.Errorf("a refused restore moved the state aside: %v", m)
+	}
+	if subs, _ := s.AllSubscribers(ctx); len(subs) != 1 {
+		t.Errorf("the held state has %d subscribers, want 1", len(subs))
+	}
+}

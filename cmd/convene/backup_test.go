@@ -41,6 +41,9 @@ func TestBackupRestoreCommands(t *testing.T) {
 		t.Errorf("backup without OUT = %v, want a usage error", err)
 	}
 
+	if _, _, err := runCmd(t, "restore", "--state", "state.db", "backup.db"); err == nil || !strings.Contains(err.Error(), "the state is in use by process") {
+		t.Errorf("restore over the state serve is using = %v, want a refusal", err)
+	}
 	out, _, err = runCmd(t, "restore", "--state", "restored.db", "backup.db")
 	if err != nil || !strings.Contains(out, "restored restored.db from backup.db") {
 		t.Fatalf("restore = %q, %v", out, err)
