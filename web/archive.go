@@ -41,7 +41,8 @@ func yearData(s *schedule.Schedule, landing pageData, years []year, y year) year
 	return d
 }
 
-// yearPage serves /past/{year}, rendered with the landing page.
+// yearPage serves /past/{year}, rendered and compressed with the landing
+// page.
 func (s *Server) yearPage(w http.ResponseWriter, r *http.Request) {
 	v := s.current()
 	y, err := strconv.Atoi(r.PathValue("year"))
@@ -50,9 +51,7 @@ func (s *Server) yearPage(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, v, "meeting in "+strconv.Quote(r.PathValue("year")))
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Write(page)
+	page.serve(w, r, "no-cache")
 }
 
 // yearOf returns the year of the archive that o is in, or 0 when it is

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -123,6 +125,22 @@ func TestPodcastRoute(t *testing.T) {
 	etag := resp.Header.Get("Etag")
 	if again := f.do(t, "GET", "/recordings.xml", "", "If-None-Match", etag); etag == "" || again.StatusCode != 304 {
 		t.Errorf("conditional GET with ETag %q = %d, want 304", etag, again.StatusCode)
+	}
+	for _, path := range []string{"/recordings.xml", "/past/2027"} {
+		f.clock.Set(time.Date(2027, 5, 1, 0, 0, 0, 0, time.UTC))
+		zipped := f.do(t, "GET", path, "", "Accept-Encoding", "gzip")
+		zr, err := gzip.NewReader(zipped.Body)
+		if err != nil || zipped.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("GET %s with Accept-Encoding gzip: %s, %v", path, zipped.Header.Get("Content-Encoding"), err)
+		}
+		body, err := io.ReadAll(zr)
+		plain := readBody(t, f.do(t, "GET", path, ""))
+		if err != nil || string(body) != plain {
+			t.Errorf("GET %s: the gzip body differs from the plain one (%v)", path, err)
+		}
+		if again := f.do(t, "GET", path, "", "Accept-Encoding", "gzip", "If-None-Match", zipped.Header.Get("Etag")); again.StatusCode != 304 {
+			t.Errorf("GET %s: conditional GET of the gzip form = %d, want 304", path, again.StatusCode)
+		}
 	}
 }
 

@@ -18,7 +18,7 @@ type view struct {
 	parts [][]byte // the landing page, split where the CSRF value goes
 	// gzipParts are the parts deflated once (compress.go)
 	gzipParts [][]byte
-	years     map[int][]byte
+	years     map[int]staticFile
 	podcast   staticFile
 	// podcastURL is the podcast feed's URL when a meeting has a
 	// recording, for the pages to link.
@@ -69,15 +69,17 @@ func (s *Server) build(sched *schedule.Schedule, set feedSet) (*view, error) {
 	}
 	v := &view{sched: sched, set: set, base: base, expires: expires,
 		parts:      bytes.Split(page, []byte(s.sentinel)),
-		years:      map[int][]byte{},
+		years:      map[int]staticFile{},
 		podcast:    newStaticFile(podcast.Render(sched, base), podcast.ContentType),
 		podcastURL: data.Podcast,
 		series:     map[string]bool{}}
 	v.gzipParts = deflateParts(v.parts)
 	for _, y := range years {
-		if v.years[y.Year], err = s.execute("year.html", yearData(sched, data, years, y)); err != nil {
+		page, err := s.execute("year.html", yearData(sched, data, years, y))
+		if err != nil {
 			return nil, fmt.Errorf("render the page of %d: %w", y.Year, err)
 		}
+		v.years[y.Year] = newStaticFile(page, "text/html; charset=utf-8")
 	}
 	for _, sr := range sched.Series {
 		v.series[sr.ID] = true

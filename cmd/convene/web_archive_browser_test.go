@@ -140,10 +140,11 @@ func TestArchiveInBrowser(t *testing.T) {
 	ctx := startBrowser(t, chromium)
 
 	tab := newTab(t, ctx, "Europe/London", "en-GB")
-	if err := chromedp.Do(tab, chromedp.EmulateViewport(1000, 1000), chromedp.Navigate(base+"/"),
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(1280, 1500), chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#upcoming .local"))); err != nil {
 		t.Fatal(err)
 	}
+	shot(t, tab, docs, "screenshot.png")
 	players, _ := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll('#recordings audio[controls][preload="none"]').length`))
 	if players < 2 {
 		t.Errorf("the landing page has %d audio players under Recordings, want the sample's recordings", players)
