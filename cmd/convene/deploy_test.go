@@ -352,3 +352,17 @@ func TestGitPullScript(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
+
+// TestReadmeShowsDeployFiles: the proxy examples in the README are the
+// files in deploy/, which the tests above run.
+func TestReadmeShowsDeployFiles(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"nginx.conf", "Caddyfile"} {
+		if body := strings.TrimRight(deployFile(t, name), "\n"); !strings.Contains(string(b), "```nginx\n"+body+"\n```") && !strings.Contains(string(b), "```\n"+body+"\n```") {
+			t.Errorf("README.md does not show deploy/%s as it is", name)
+		}
+	}
+}
