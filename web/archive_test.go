@@ -2,21 +2,17 @@ package web
 
 import (
 	"compress/gzip"
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/convene/convene/feed"
 	"github.com/convene/convene/schedule"
-	"github.com/convene/convene/store"
 )
 
 // TestArchive follows the archive from the landing page: the latest past
@@ -203,15 +199,7 @@ func serveSchedule(t *testing.T, toml string, now time.Time) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	set, err := feed.Render(context.Background(), sched, st, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, set := feeds(t, sched, now)
 	srv, err := New(Config{Store: st, Secret: []byte("0123456789abcdef0123456789abcdef"),
 		Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }, BaseURL: "http://example.test"})
 	if err != nil {
@@ -248,15 +236,7 @@ func TestFeedURLsResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := serveSchedule(t, toml, testNow)
-	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	set, err := feed.Render(context.Background(), sched, st, testNow)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, set := feeds(t, sched, testNow)
 	n := 0
 	for _, line := range strings.Split(string(set.All.Body), "\r\n") {
 		if u, ok := strings.CutPrefix(line, "URL:"); ok {

@@ -85,20 +85,11 @@ type fixture struct {
 
 func newFixture(t *testing.T, base string) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	sched, err := schedule.Load("testdata/events.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := feed.Render(ctx, sched, st, testNow)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, set := feeds(t, sched, testNow)
 	f := &fixture{store: st, mail: newMailbox(), clock: &clock{now: testNow}, logs: &bytes.Buffer{}}
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: f.logs}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	f.srv, err = New(Config{
@@ -122,6 +113,22 @@ func newFixture(t *testing.T, base string) *fixture {
 	f.srv.Register(mux)
 	f.handler = mux
 	return f
+}
+
+// feeds opens a state in a temporary directory and renders the feeds of
+// sched at now.
+func feeds(t *testing.T, sched *schedule.Schedule, now time.Time) (*store.Store, *feed.Set) {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	set, err := feed.Render(context.Background(), sched, st, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, set
 }
 
 type lockedWriter struct {
