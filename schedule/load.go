@@ -96,7 +96,7 @@ func Parse(name string, data []byte) (*Schedule, error) {
 		}
 		return nil, Problems{p}
 	}
-	d := &decoder{file: name, lines: keyLines(string(data))}
+	d := &decoder{file: name, text: data}
 	s := d.schedule(raw)
 	if len(d.problems) > 0 {
 		sort.SliceStable(d.problems, func(i, j int) bool { return d.problems[i].Line < d.problems[j].Line })
@@ -109,7 +109,8 @@ func Parse(name string, data []byte) (*Schedule, error) {
 
 type decoder struct {
 	file     string
-	lines    map[string]int
+	text     []byte
+	lines    map[string]int // of text, found at the first problem or warning
 	problems Problems
 	warnings []Problem
 	noZone   bool // calendar.timezone is missing or wrong, which is reported once
@@ -124,7 +125,12 @@ func (d *decoder) warn(path, format string, args ...any) {
 }
 
 // line finds the line of path, or of the nearest enclosing key written.
+// The lines are read from the text only when there is something to
+// report: a schedule without problems does not pay for them.
 func (d *decoder) line(path string) int {
+	if d.lines == nil {
+		d.lines = keyLines(string(d.text))
+	}
 	for path != "" {
 		if n, ok := d.lines[path]; ok {
 			return n

@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	_ "modernc.org/sqlite"
 )
@@ -28,6 +27,11 @@ type Store struct {
 	db    *sql.DB
 	stmts sync.Map // query -> *sql.Stmt, see exec
 	lock  *os.File // held by OpenExclusive, nil otherwise
+
+	// versions mirrors the versions table once read, for a store
+	// opened exclusively, which no other process writes (versions.go).
+	vmu      sync.Mutex
+	versions map[string]versionRow
 }
 
 // Open opens or creates the state file at path and brings its schema up
@@ -203,81 +207,4 @@ func (s *Store) Writable(ctx context.Context) error {
 		_, err := tx.ExecContext(ctx, `PRAGMA user_version = `+fmt.Sprint(len(migrations)))
 		return err
 	})
-}
-
-// Version is what the store keeps about one published thing.
-type Version struct {
-	Sequence int       // rises by one with every change of content
-	Created  time.Time // first seen
-	Modified time.Time // content last changed; never moves backwards
-}
-
-// Stamp records the content fingerprint of each key at time now and
-// returns each key's version. A new key starts at sequence 0; a key whose
-// fingerprint changed gets the next sequence and a Modified after its
-// previous one; an unchanged key keeps its version, so that the same
-// content renders the same bytes.
-func (s *Store) Stamp(ctx context.Context, now time.Time, prints map[string]string) (map[string]Version, error) {
-	now = now.UTC().Truncate(time.Second)
-	out := make(map[string]Version, len(prints))
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		type row struct {
-			print string
-			v     Version
-		}
-		old := map[string]row{}
-		rows, err := tx.QueryContext(ctx, `SELECT key, fingerprint, sequence, created, modified FROM versions`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var key string
-			var r row
-			var created, modified int64
-			if err := rows.Scan(&key, &r.print, &r.v.Sequence, &created, &modified); err != nil {
-				rows.Close()
-				return err
-			}
-			r.v.Created, r.v.Modified = time.Unix(created, 0).UTC(), time.Unix(modified, 0).UTC()
-			old[key] = r
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		var up *sql.Stmt
-		for key, print := range prints {
-			r, ok := old[key]
-			switch {
-			case !ok:
-				r.v = Version{Created: now, Modified: now}
-			case r.print != print:
-				prev := r.v.Modified
-				r.v.Sequence++
-				r.v.Modified = now
-				if !now.After(prev) {
-					r.v.Modified = prev.Add(time.Second)
-				}
-			default:
-				out[key] = r.v
-				continue
-			}
-			if up == nil {
-				if up, err = tx.PrepareContext(ctx, `INSERT INTO versions (key, fingerprint, sequence, created, modified)
-					VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET
-					fingerprint = excluded.fingerprint, sequence = excluded.sequence, modified = excluded.modified`); err != nil {
-					return err
-				}
-				defer up.Close()
-			}
-			if _, err := up.ExecContext(ctx, key, print, r.v.Sequence, r.v.Created.Unix(), r.v.Modified.Unix()); err != nil {
-				return err
-			}
-			out[key] = r.v
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("stamp versions: %w", err)
-	}
-	return out, nil
 }

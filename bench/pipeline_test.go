@@ -1,0 +1,96 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/convene/convene/feed"
+	"github.com/convene/convene/mailer"
+	"github.com/convene/convene/reload"
+	"github.com/convene/convene/schedule"
+	"github.com/convene/convene/store"
+	"github.com/convene/convene/web"
+)
+
+// BenchmarkPipeline measures serve's reload pipeline (read, load,
+// render, page, reminders, swap) in process, as the watcher runs it:
+// "edit" changes one session's title, "unchanged" reloads the same
+// bytes (a SIGHUP: reminders planned again, nothing rendered).
+func BenchmarkPipeline(b *testing.B) {
+	for _, n := range []int{10000, 100000} {
+		dir := b.TempDir()
+		config := writeSchedule(b, dir, n, "Pipeline")
+		p := newPipeline(b, dir, config)
+		if err := p.Reload(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		text, err := os.ReadFile(config)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("sessions=%d/edit", n), func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				b.StopTimer()
+				i++
+				edited := strings.Replace(string(text), `title = "Session 7"`, fmt.Sprintf(`title = "Session 7, edit %d"`, i), 1)
+				writeAtomic(b, config, []byte(edited))
+				etag := p.Current().Feeds.All.ETag
+				b.StartTimer()
+				if err := p.Reload(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				if p.Current().Feeds.All.ETag == etag {
+					b.Fatal("the edit did not change the feed")
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/reload")
+		})
+		b.Run(fmt.Sprintf("sessions=%d/unchanged", n), func(b *testing.B) {
+			for b.Loop() {
+				if err := p.Reload(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/reload")
+		})
+	}
+}
+
+// newPipeline returns serve's pipeline for config, with its page and
+// reminder worker, its state file in dir.
+func newPipeline(b *testing.B, dir, config string) *reload.Pipeline {
+	b.Helper()
+	st, err := store.Open(filepath.Join(dir, "state.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	log := slog.New(slog.DiscardHandler)
+	w, err := mailer.New(mailer.Options{Store: st, Transport: mailer.Dir{Path: filepath.Join(dir, "outbox")}, Log: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	page, err := web.New(web.Config{Store: st, Secret: bytes.Repeat([]byte("s"), 32), Log: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := reload.New(reload.Config{Path: config, Store: st, Feeds: &feed.Handler{}, Page: pageSteps{page}, Mailer: w, Log: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+type pageSteps struct{ srv *web.Server }
+
+func (p pageSteps) Build(s *schedule.Schedule, set *feed.Set) (any, error) {
+	return p.srv.Build(s, set)
+}
+func (p pageSteps) Show(built any) { p.srv.Show(built.(*web.Page)) }
