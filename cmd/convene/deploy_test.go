@@ -14,6 +14,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -149,6 +150,47 @@ func replaceOnce(t *testing.T, s, old, new string) string {
 	return strings.Replace(s, old, new, 1)
 }
 
+// clientFrom returns a client that connects from the loopback address ip,
+// as people on the internet come from theirs.
+func clientFrom(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext:     d.DialContext,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "calendar.example.org"},
+	}}
+}
+
+// twentySignUps signs up twenty people through the proxy at public, each
+// from their own address: serve (at base) must accept them all.
+func twentySignUps(t *testing.T, proxy, public, base string) {
+	t.Helper()
+	for i := range 20 {
+		ip := fmt.Sprintf("127.0.0.%d", 10+i)
+		if code := signUp(t, clientFrom(ip), public, fmt.Sprintf("person%d@example.org", i)); code != http.StatusSeeOther {
+			t.Fatalf("sign-up %d from %s through %s = %d, want 303 (accepted)", i+1, ip, proxy, code)
+		}
+	}
+	if got := sample(t, base, `convene_signups_refused_total{limit="client"}`); got > 0 {
+		t.Errorf("%v sign-ups refused through %s", got, proxy)
+	}
+}
+
+// getStatus answers a GET of url by c: the status, and the body with the
+// Location header, if any, as its first line.
+func getStatus(t *testing.T, c *http.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header.Get("Location") + "\n" + string(b)
+}
+
 // TestNginxExample runs Debian's nginx with deploy/nginx.conf, as the
 // README installs it but on loopback ports with a test certificate, in
 // front of serve with the client-IP header of deploy/convene.env. Twenty
@@ -224,15 +266,6 @@ http {
 		}
 	})
 
-	// Each client comes from its own loopback address, as people on the
-	// internet come from theirs.
-	clientFrom := func(ip string) *http.Client {
-		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-		return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-			DialContext:     d.DialContext,
-			TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "calendar.example.org"},
-		}}
-	}
 	public := "https://" + httpsAddr
 	waitFor(t, "nginx answers", func() bool {
 		resp, err := clientFrom("127.0.0.1").Get(public + "/healthz")
@@ -242,15 +275,7 @@ http {
 		return err == nil && resp.StatusCode == 200
 	})
 
-	for i := range 20 {
-		ip := fmt.Sprintf("127.0.0.%d", 10+i)
-		if code := signUp(t, clientFrom(ip), public, fmt.Sprintf("person%d@example.org", i)); code != http.StatusSeeOther {
-			t.Fatalf("sign-up %d from %s through nginx = %d, want 303 (accepted)", i+1, ip, code)
-		}
-	}
-	if got := sample(t, base, `convene_signups_refused_total{limit="client"}`); got > 0 {
-		t.Errorf("%v sign-ups refused", got)
-	}
+	twentySignUps(t, "nginx", public, base)
 
 	c := clientFrom("127.0.0.2")
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -262,28 +287,12 @@ http {
 		{public + "/metrics", 404, ""},
 		{public + "/calendar.ics", 200, "BEGIN:VCALENDAR"},
 		{base + "/metrics", 200, "convene_build_info"},
-		{"http://" + httpAddr + "/calendar.ics", 301, ""},
+		{"http://" + httpAddr + "/calendar.ics", 301, "https://"},
 		{"http://" + httpAddr + "/.well-known/acme-challenge/token", 200, "challenge answer"},
 	} {
-		resp, err := c.Get(tt.url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b strings.Builder
-		buf := make([]byte, 4096)
-		for {
-			n, err := resp.Body.Read(buf)
-			b.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		resp.Body.Close()
-		if resp.StatusCode != tt.want || !strings.Contains(b.String(), tt.body) {
-			t.Errorf("GET %s = %d, want %d with %q", tt.url, resp.StatusCode, tt.want, tt.body)
-		}
-		if tt.want == 301 && !strings.HasPrefix(resp.Header.Get("Location"), "https://") {
-			t.Errorf("GET %s redirects to %q, want https", tt.url, resp.Header.Get("Location"))
+		code, body := getStatus(t, c, tt.url)
+		if code != tt.want || !strings.Contains(body, tt.body) {
+			t.Errorf("GET %s = %d, want %d with %q", tt.url, code, tt.want, tt.body)
 		}
 	}
 }
@@ -364,5 +373,56 @@ func TestReadmeShowsDeployFiles(t *testing.T) {
 		if body := strings.TrimRight(deployFile(t, name), "\n"); !strings.Contains(string(b), "```nginx\n"+body+"\n```") && !strings.Contains(string(b), "```\n"+body+"\n```") {
 			t.Errorf("README.md does not show deploy/%s as it is", name)
 		}
+	}
+}
+
+// TestCaddyExample runs Debian's caddy with deploy/Caddyfile, on a
+// loopback port over plain HTTP (Caddy's own certificates are its
+// business), in front of serve: twenty people sign up from twenty
+// addresses, all accepted, and the world gets no /metrics.
+func TestCaddyExample(t *testing.T) {
+	caddy := needProgram(t, "caddy")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "events.toml"), []byte(e2eSchedule), 0o644)
+	base, _ := startServe(t, dir, "--client-ip-header", envValue(t, "CONVENE_CLIENT_IP_HEADER"))
+	addr := freePort(t)
+	conf := deployFile(t, "Caddyfile")
+	if n := strings.Count(conf, "calendar.example.org {"); n != 1 {
+		t.Fatalf("deploy/Caddyfile has its site %d times, want once", n)
+	}
+	conf = "{\n\tadmin off\n}\n\n" +
+		strings.Replace(conf, "calendar.example.org {", "http://"+addr+" {", 1)
+	conf = strings.Replace(conf, "reverse_proxy 127.0.0.1:8080", "reverse_proxy "+strings.TrimPrefix(base, "http://"), 1)
+	home := t.TempDir()
+	file := filepath.Join(home, "Caddyfile")
+	os.WriteFile(file, []byte(conf), 0o644)
+	cmd := exec.Command(caddy, "run", "--config", file, "--adapter", "caddyfile")
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_DATA_HOME="+home, "XDG_CONFIG_HOME="+home)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("caddy:\n%s", out)
+		}
+	})
+	public := "http://" + addr
+	waitFor(t, "caddy answers", func() bool {
+		resp, err := http.Get(public + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	twentySignUps(t, "caddy", public, base)
+	if code, _ := getStatus(t, http.DefaultClient, public+"/metrics"); code != 404 {
+		t.Errorf("GET /metrics through caddy = %d, want 404", code)
+	}
+	if code, body := getStatus(t, http.DefaultClient, public+"/calendar.ics"); code != 200 || !strings.Contains(body, "BEGIN:VCALENDAR") {
+		t.Errorf("GET /calendar.ics through caddy = %d", code)
 	}
 }
