@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -246,5 +248,71 @@ func TestFeedURLsResolve(t *testing.T) {
 	}
 	if n < 4 {
 		t.Errorf("the feed has %d URLs, want one per event", n)
+	}
+}
+
+// TestArchiveGenerated: on random schedules (sessions, series with
+// skipped, moved and cancelled meetings, in several zones) at random
+// times, the year pages hold every meeting that took place exactly once,
+// newest first, each linking to a page that answers, and the landing
+// page counts each year right.
+func TestArchiveGenerated(t *testing.T) {
+	zones := []string{"America/New_York", "Europe/Berlin", "Asia/Tokyo", "Pacific/Auckland", "UTC"}
+	for seed := int64(1); seed <= 25; seed++ {
+		rnd := rand.New(rand.NewSource(seed))
+		day := func() time.Time {
+			return time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rnd.Intn(4*365))
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "[calendar]\nname = \"G\"\ntimezone = %q\n", zones[rnd.Intn(len(zones))])
+		for i := range rnd.Intn(8) {
+			fmt.Fprintf(&b, "[[sessions]]\nid = \"s%d\"\ntitle = \"Session %d\"\nstart = %sT%02d:30:00\n", i, i, day().Format("2006-01-02"), 8+rnd.Intn(12))
+			if rnd.Intn(4) == 0 {
+				b.WriteString("status = \"cancelled\"\n")
+			}
+		}
+		for i := range 1 + rnd.Intn(2) {
+			start, every, count := day(), 1+rnd.Intn(3), 5+rnd.Intn(60)
+			fmt.Fprintf(&b, "[[series]]\nid = \"r%d\"\ntitle = \"Series %d\"\nstart = %sT19:00:00\nrrule = \"FREQ=WEEKLY;INTERVAL=%d;COUNT=%d\"\n",
+				i, i, start.Format("2006-01-02"), every, count)
+			nth := func(k int) string { return start.AddDate(0, 0, 7*every*k).Format("2006-01-02") }
+			fmt.Fprintf(&b, "skip = [%s]\n", nth(1))
+			fmt.Fprintf(&b, "[[series.changes]]\noccurrence = %s\nstatus = \"cancelled\"\n", nth(2))
+			fmt.Fprintf(&b, "[[series.changes]]\noccurrence = %s\nstart = %sT21:00:00\ntitle = \"Moved\"\n", nth(3), nth(3))
+		}
+		now := day().Add(time.Duration(rnd.Intn(24)) * time.Hour)
+		sched, err := schedule.Parse("events.toml", []byte(b.String()))
+		if err != nil {
+			t.Fatalf("seed %d: %v\n%s", seed, err, b.String())
+		}
+		want := map[int][]string{}
+		past := sched.Expand(time.Time{}, now)
+		for i := len(past) - 1; i >= 0; i-- {
+			if o := past[i]; !o.End.After(now) && o.Status != schedule.Cancelled {
+				y := o.Start.In(sched.Calendar.Zone).Year()
+				want[y] = append(want[y], "m-"+strings.ReplaceAll(o.Key(), "/", "-"))
+			}
+		}
+		h := serveSchedule(t, b.String(), now)
+		landing := get(t, h, "/")
+		for y, ids := range want {
+			if !strings.Contains(landing, fmt.Sprintf(`<a href="/past/%d">%d</a> (%d)`, y, y, len(ids))) {
+				t.Errorf("seed %d: the landing page does not link %d with %d meetings", seed, y, len(ids))
+			}
+			page := get(t, h, fmt.Sprintf("/past/%d", y))
+			var got []string
+			for _, m := range regexp.MustCompile(`<li class="meeting[^"]*" id="([^"]+)"`).FindAllStringSubmatch(page, -1) {
+				got = append(got, m[1])
+			}
+			if strings.Join(got, " ") != strings.Join(ids, " ") {
+				t.Errorf("seed %d: /past/%d lists\n%v\nwant\n%v", seed, y, got, ids)
+			}
+			for _, m := range regexp.MustCompile(`<a class="title" href="([^"]+)"`).FindAllStringSubmatch(page, -1) {
+				get(t, h, m[1])
+			}
+		}
+		if strings.Count(landing, `href="/past/`) != len(want) {
+			t.Errorf("seed %d: the landing page links %d years, want %d", seed, strings.Count(landing, `href="/past/`), len(want))
+		}
 	}
 }
