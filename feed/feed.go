@@ -45,6 +45,7 @@ type Set struct {
 
 	sched    *schedule.Schedule
 	versions map[string]store.Version
+	segs     map[string][]segment // by series id, every series; only read
 }
 
 // Render builds every feed of s. Versions come from st, stamped at now:
@@ -57,7 +58,7 @@ func Render(ctx context.Context, s *schedule.Schedule, st State, now time.Time) 
 // Update is Render for a schedule that replaces the one prev was rendered
 // from (nil: none): what did not change is taken from prev.
 func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now time.Time) (*Set, error) {
-	r := &renderer{s: s}
+	r := &renderer{s: s, segs: map[string][]segment{}}
 	var all []*component
 	series := map[string][]*component{}
 	// Occurrences in a gap or an overlap get an override that states
@@ -74,7 +75,10 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 	}
 	for i := range s.Series {
 		sr := &s.Series[i]
-		cs := []*component{r.event(s.Master(sr), sr)}
+		var cs []*component
+		for _, seg := range r.segments(sr) {
+			cs = append(cs, r.event(r.segmentStart(sr, seg), &seg))
+		}
 		for _, o := range s.Changed(sr) {
 			cs = append(cs, r.event(o, nil))
 		}
@@ -111,7 +115,7 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 		c.stamp(versions[c.key])
 	}
 
-	set := &Set{Series: map[string]Doc{}, Sessions: map[string]Doc{}, sched: s, versions: versions}
+	set := &Set{Series: map[string]Doc{}, Sessions: map[string]Doc{}, sched: s, versions: versions, segs: r.segs}
 	for name, dd := range docs {
 		body := dd.bytes()
 		d := Doc{Body: body, ETag: etag(body), Modified: versions["doc:"+name].Modified}
@@ -154,11 +158,11 @@ func (set *Set) Docs() map[string]Doc {
 // Event renders one occurrence alone as a calendar (METHOD:PUBLISH), with
 // the UID and SEQUENCE it has in the feed: the file a reminder attaches.
 func (set *Set) Event(o schedule.Occurrence) []byte {
-	r := &renderer{s: set.sched}
+	r := &renderer{s: set.sched, segs: set.segs}
 	c := r.event(o, nil)
 	v, ok := set.versions[c.key]
-	if !ok { // an unchanged occurrence of a series: the series' version
-		v = set.versions[set.sched.UID(o.ID)]
+	if !ok { // an unchanged occurrence of a series: its segment's version
+		v = set.versions[r.uid(o)]
 	}
 	c.stamp(v)
 	return r.layout(o.Title, []*component{c}).bytes()
@@ -166,11 +170,11 @@ func (set *Set) Event(o schedule.Occurrence) []byte {
 
 // Sequence returns the SEQUENCE the feed gives o.
 func (set *Set) Sequence(o schedule.Occurrence) int {
-	r := &renderer{s: set.sched}
+	r := &renderer{s: set.sched, segs: set.segs}
 	if v, ok := set.versions[r.key(o)]; ok {
 		return v.Sequence
 	}
-	return set.versions[set.sched.UID(o.ID)].Sequence
+	return set.versions[r.uid(o)].Sequence
 }
 
 func etag(body []byte) string {
@@ -235,7 +239,8 @@ func cachedTimezone(k zoneKey, loc *time.Location) []byte {
 }
 
 type renderer struct {
-	s *schedule.Schedule
+	s    *schedule.Schedule
+	segs map[string][]segment // see segments
 }
 
 // odd reports whether o is an occurrence of a series that clients would
@@ -253,24 +258,27 @@ func (r *renderer) odd(o schedule.Occurrence) bool {
 }
 
 func (r *renderer) key(o schedule.Occurrence) string {
-	uid := r.s.UID(o.ID)
+	uid := r.uid(o)
 	if o.Series && (o.Changed || r.odd(o)) {
 		return uid + "|" + o.Original.Format(localFormat)
 	}
 	return uid
 }
 
-// event builds the VEVENT of o. For a series' master, sr is the series.
-func (r *renderer) event(o schedule.Occurrence, sr *schedule.Series) *component {
+// event builds the VEVENT of o. For a segment of a series (see
+// segments), o is its first occurrence and seg the segment.
+func (r *renderer) event(o schedule.Occurrence, seg *segment) *component {
 	key := r.key(o)
-	if sr != nil {
-		key = r.s.UID(o.ID)
+	var sr *schedule.Series
+	if seg != nil {
+		key = seg.uid
+		sr = r.series(o.ID)
 	}
-	ev := ics.NewEvent(r.s.UID(o.ID))
+	ev := ics.NewEvent(r.uid(o))
 	c := &ev.ComponentBase
 	fixed := sr != nil && sr.Start.Fixed
 	if sr != nil {
-		wallTime(c, ics.ComponentPropertyDtStart, sr.Start.Wall, o.Zone, fixed)
+		r.originalTime(c, ics.ComponentPropertyDtStart, sr, o.Original)
 		switch {
 		case fixed:
 			dateTime(c, ics.ComponentPropertyDtEnd, o.End, o.Zone, true)
@@ -282,15 +290,24 @@ func (r *renderer) event(o schedule.Occurrence, sr *schedule.Series) *component 
 			// difference is the length of every occurrence: state it.
 			c.AddProperty(ics.ComponentPropertyDuration, duration(o.End.Sub(o.Start)))
 		}
-		c.AddProperty(ics.ComponentPropertyRrule, sr.Rule())
+		c.AddProperty(ics.ComponentPropertyRrule, seg.rule)
+		skipped := map[time.Time]bool{}
 		for _, w := range sr.Skip {
-			wallTime(c, ics.ComponentPropertyExdate, w, o.Zone, fixed)
+			skipped[w] = true
+			if r.segmentOf(sr, w).uid == seg.uid && !seg.rdate[w] { // a skipped RDATE is left out
+				r.originalTime(c, ics.ComponentPropertyExdate, sr, w)
+			}
+		}
+		for _, w := range seg.rdates {
+			if !skipped[w] {
+				r.originalTime(c, ics.ComponentPropertyRdate, sr, w)
+			}
 		}
 	} else {
 		dateTime(c, ics.ComponentPropertyDtStart, o.Start, o.Zone, false)
 		dateTime(c, ics.ComponentPropertyDtEnd, o.End, o.Zone, false)
 		if o.Series {
-			wallTime(c, ics.ComponentPropertyRecurrenceId, o.Original, o.Zone, r.seriesFixed(o.ID))
+			r.originalTime(c, ics.ComponentPropertyRecurrenceId, r.series(o.ID), o.Original)
 		}
 	}
 	c.AddProperty(ics.ComponentPropertySummary, text(o.Title))
@@ -331,12 +348,18 @@ func (r *renderer) event(o schedule.Occurrence, sr *schedule.Series) *component 
 }
 
 func (r *renderer) seriesFixed(id string) bool {
+	sr := r.series(id)
+	return sr != nil && sr.Start.Fixed
+}
+
+// series returns the series called id, or nil.
+func (r *renderer) series(id string) *schedule.Series {
 	for i := range r.s.Series {
 		if r.s.Series[i].ID == id {
-			return r.s.Series[i].Start.Fixed
+			return &r.s.Series[i]
 		}
 	}
-	return false
+	return nil
 }
 
 // description is the DESCRIPTION text: reading, facilitator, join link,

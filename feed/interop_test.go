@@ -189,6 +189,7 @@ type corpusCase struct {
 	from, to time.Time
 	want     []schedule.Occurrence
 	text     map[string]string // occurrence key -> DESCRIPTION written
+	uid      map[string]string // occurrence key -> UID written
 }
 
 // interopWindow returns the window a schedule is checked in: from a day
@@ -245,15 +246,16 @@ func loadCorpus(t *testing.T) []corpusCase {
 		if err != nil {
 			t.Fatalf("Render(%s): %v", file, err)
 		}
-		c := corpusCase{name: file, ics: filepath.Join(dir, fmt.Sprintf("%d-%s.ics", i, strings.TrimSuffix(filepath.Base(file), ".toml"))), text: map[string]string{}}
+		c := corpusCase{name: file, ics: filepath.Join(dir, fmt.Sprintf("%d-%s.ics", i, strings.TrimSuffix(filepath.Base(file), ".toml"))), text: map[string]string{}, uid: map[string]string{}}
 		if err := os.WriteFile(c.ics, set.All.Body, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		c.from, c.to = interopWindow(s)
 		c.want = s.Expand(c.from, c.to)
-		r := &renderer{s: s}
+		r := &renderer{s: s, segs: set.segs}
 		for _, o := range c.want {
 			c.text[o.Key()] = r.description(o)
+			c.uid[o.Key()] = r.uid(o)
 		}
 		cases = append(cases, c)
 	}
@@ -287,29 +289,9 @@ func compareOccurrences(t *testing.T, p string, c corpusCase, s *schedule.Schedu
 	}
 	agree := map[string]bool{}
 	for _, o := range c.want {
-		uid := s.UID(o.ID)
+		uid := c.uid[o.Key()]
 		k := occKey(uid, utcString(o.Start), utcString(o.End))
 		gs := byKey[k]
-		if len(gs) == 0 && p == "libical" {
-			// libical built with ICU (as Debian's is) iterates in an
-			// ICU calendar of the VTIMEZONE's location; ICU moves a
-			// wall clock in a gap past it, and the iterator carries
-			// that wall clock on to the next occurrence. Excuse
-			// exactly that: the occurrence soon after a spring-forward
-			// change, late by the change, not an override.
-			if d, ok := libicalShift(s, o); ok {
-				shifted := occKey(uid, utcString(o.Start.Add(d)), utcString(o.End.Add(d)))
-				if hs := byKey[shifted]; len(hs) > 0 && hs[0].RID == hs[0].Start {
-					byKey[shifted] = hs[1:]
-					quirks.add(p, "ICU carries a wall clock moved out of a gap to the next occurrence", c.name+": "+o.Key())
-					continue
-				}
-			}
-		}
-		if len(gs) == 0 && p == "libical" && libicalGapChange(o) {
-			quirks.add(p, "RECURRENCE-ID in or just after a gap not matched to its instance", c.name+": "+o.Key())
-			continue
-		}
 		if len(gs) == 0 {
 			t.Errorf("%s: %s: %s has no occurrence %s to %s; at its original start it has: %s",
 				c.name, p, o.Key(), utcString(o.Start), utcString(o.End), nearby(got, uid, o))
@@ -323,10 +305,6 @@ func compareOccurrences(t *testing.T, p string, c corpusCase, s *schedule.Schedu
 				return
 			}
 			ok = false
-			if p == "libical" && libicalGapChange(o) {
-				quirks.add(p, "RECURRENCE-ID in or just after a gap not matched to its instance", c.name+": "+o.Key()+" "+field)
-				return
-			}
 			if p == "python icalendar" && gotv == pythonUnescape(wantv) {
 				quirks.add(p, "backslash before n, N, comma or semicolon unescaped twice", c.name+": "+o.Key()+" "+field)
 				return
@@ -341,14 +319,9 @@ func compareOccurrences(t *testing.T, p string, c corpusCase, s *schedule.Schedu
 			agree[o.Key()] = true
 		}
 	}
-	gaps := gapEdits(s)
 	var extra []string
 	for _, gs := range byKey {
 		for _, g := range gs {
-			if at, err := time.Parse(time.RFC3339, g.Start); err == nil && p == "libical" && g.RID == g.Start && gaps[g.UID].near(at) {
-				quirks.add(p, "EXDATE or RECURRENCE-ID in or just after a gap leaves the instance in place", c.name+": "+g.UID+" "+g.Start)
-				continue
-			}
 			extra = append(extra, fmt.Sprintf("%s (RECURRENCE-ID %s) %s to %s %q", g.UID, g.RID, g.Start, g.End, g.Summary))
 		}
 	}
@@ -357,87 +330,6 @@ func compareOccurrences(t *testing.T, p string, c corpusCase, s *schedule.Schedu
 		t.Errorf("%s: %s has an occurrence that schedule.Expand has not: %s", c.name, p, e)
 	}
 	return agree
-}
-
-// afterGap returns the size of the spring-forward change shortly (up to
-// 32 days) before o, if there is one.
-func afterGap(o schedule.Occurrence) (time.Duration, bool) {
-	start, _ := o.Start.In(o.Zone).ZoneBounds()
-	if start.IsZero() || o.Start.Sub(start) > 32*24*time.Hour {
-		return 0, false
-	}
-	_, before := start.Add(-time.Second).In(o.Zone).Zone()
-	_, after := start.In(o.Zone).Zone()
-	if after <= before {
-		return 0, false
-	}
-	return time.Duration(after-before) * time.Second, true
-}
-
-// libicalShift returns how late libical may put o: by the size of a
-// spring-forward change shortly before o, or, when the series' own start
-// is in a gap (so the iterator starts from a moved wall clock), by the
-// size of that gap for every occurrence.
-func libicalShift(s *schedule.Schedule, o schedule.Occurrence) (time.Duration, bool) {
-	if d, ok := afterGap(o); ok {
-		return d, true
-	}
-	for i := range s.Series {
-		if sr := &s.Series[i]; sr.ID == o.ID && o.Series {
-			if m := s.Master(sr); m.Fit == schedule.Gap {
-				start, _ := m.Start.ZoneBounds()
-				_, before := start.Add(-time.Second).Zone()
-				_, after := start.Zone()
-				return time.Duration(after-before) * time.Second, true
-			}
-		}
-	}
-	return 0, false
-}
-
-// libicalGapChange reports whether o is a changed occurrence whose
-// original start is in a gap or soon after one. libical reads such a
-// RECURRENCE-ID with the offset after the gap, while its iterator (see
-// afterGap) puts the instance at the offset before it, or a gap later.
-func libicalGapChange(o schedule.Occurrence) bool {
-	if !o.Changed {
-		return false
-	}
-	_, after := afterGap(o)
-	return o.Fit == schedule.Gap || after
-}
-
-// gapChanges are the spring-forward changes of a series' zone at which
-// the schedule skips or changes an occurrence.
-type gapChanges []time.Time
-
-// near reports whether at is within 32 days after one of the changes.
-func (g gapChanges) near(at time.Time) bool {
-	for _, t := range g {
-		if !at.Before(t) && at.Sub(t) < 32*24*time.Hour {
-			return true
-		}
-	}
-	return false
-}
-
-// gapEdits returns, by UID, the changes at which a series skips or
-// changes an occurrence whose original start is in the gap.
-func gapEdits(s *schedule.Schedule) map[string]gapChanges {
-	out := map[string]gapChanges{}
-	for _, sr := range s.Series {
-		walls := append([]time.Time{}, sr.Skip...)
-		for _, c := range sr.Changes {
-			walls = append(walls, c.Original)
-		}
-		for _, w := range walls {
-			if at, fit := schedule.Resolve(w, sr.Zone); fit == schedule.Gap && !sr.Start.Fixed {
-				start, _ := at.ZoneBounds()
-				out[s.UID(sr.ID)] = append(out[s.UID(sr.ID)], start)
-			}
-		}
-	}
-	return out
 }
 
 // pythonUnescape is what python icalendar 4.0.3 makes of text escaped as

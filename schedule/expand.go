@@ -132,3 +132,13 @@ func (s *Schedule) Changed(sr *Series) []Occurrence {
 	}
 	return out
 }
+
+// Originals returns the original starts of sr's rule up to to, as wall
+// clock like Series.Skip, skipped and changed ones included: what a
+// client's RRULE iterator walks through.
+func (sr *Series) Originals(to time.Time) []time.Time {
+	if sr.rule.r == nil {
+		return nil
+	}
+	return sr.rule.between(sr.Start.Wall, Wall(to, sr.wallZone()))
+}

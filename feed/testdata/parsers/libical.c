@@ -6,7 +6,8 @@
  *   libical expand FILE UNTIL
  *     one JSON line per occurrence whose original start is before UNTIL
  *     (Unix seconds): each master's recurrence set (RRULE, EXDATE)
- *     expanded with icalrecur_iterator in the master's zone, RECURRENCE-ID
+ *     expanded with icalrecur_iterator in the master's zone, RDATE
+ *     instances added (as Evolution's e-cal-recur does), RECURRENCE-ID
  *     overrides put in place of the instance they name (matched by
  *     instant, as icaltime_compare does), and every non-recurring event.
  *     TZIDs resolve against the VTIMEZONEs in FILE, never libical's own
@@ -155,6 +156,36 @@ static icalcomponent *override(const char *uid, time_t at)
     return NULL;
 }
 
+/* recurs reports whether ev is a master: it has an RRULE or an RDATE. */
+static int recurs(icalcomponent *ev)
+{
+    return icalcomponent_get_first_property(ev, ICAL_RRULE_PROPERTY) ||
+           icalcomponent_get_first_property(ev, ICAL_RDATE_PROPERTY);
+}
+
+/* instance prints the instance of master ev at `at`, unless an EXDATE
+ * removes it, or its override in its place. */
+static void instance(icalcomponent *ev, time_t at, time_t length)
+{
+    for (icalproperty *ex = icalcomponent_get_first_property(ev, ICAL_EXDATE_PROPERTY); ex;
+         ex = icalcomponent_get_next_property(ev, ICAL_EXDATE_PROPERTY)) {
+        if (unix_of(icalproperty_get_exdate(ex), zone(ex)) == at) {
+            return;
+        }
+    }
+    icalcomponent *o = override(icalcomponent_get_uid(ev), at);
+    if (o) {
+        time_t os, oe;
+        instant(o, ICAL_DTSTART_PROPERTY, &os, NULL);
+        if (!instant(o, ICAL_DTEND_PROPERTY, &oe, NULL)) {
+            oe = os + icaldurationtype_as_int(icalcomponent_get_duration(o));
+        }
+        line(o, 1, at, os, oe);
+    } else {
+        line(ev, 1, at, at, at + length);
+    }
+}
+
 static void expand(time_t until)
 {
     icalcomponent **evs = NULL;
@@ -182,7 +213,7 @@ static void expand(time_t until)
             int matched = 0;
             for (int j = 0; j < n && !matched; j++) {
                 if (evs[j] != ev && strcmp(icalcomponent_get_uid(evs[j]), icalcomponent_get_uid(ev)) == 0 &&
-                    icalcomponent_get_first_property(evs[j], ICAL_RRULE_PROPERTY)) {
+                    recurs(evs[j])) {
                     matched = 1;
                 }
             }
@@ -191,8 +222,23 @@ static void expand(time_t until)
             }
             continue;
         }
-        if (!rrule) {
+        if (!recurs(ev)) {
             line(ev, 0, 0, start, end);
+            continue;
+        }
+        /* Collected first: instance() walks the EXDATEs, and a
+         * component has one property iterator. */
+        time_t rdates[4096];
+        int nr = 0;
+        for (icalproperty *rd = icalcomponent_get_first_property(ev, ICAL_RDATE_PROPERTY); rd && nr < 4096;
+             rd = icalcomponent_get_next_property(ev, ICAL_RDATE_PROPERTY)) {
+            rdates[nr++] = unix_of(icalproperty_get_rdate(rd).time, zone(rd));
+        }
+        for (int r = 0; r < nr; r++) {
+            instance(ev, rdates[r], end - start);
+        }
+        if (!rrule) {
+            instance(ev, start, end - start);
             continue;
         }
         struct icaltimetype dtstart = icalcomponent_get_dtstart(ev);
@@ -208,27 +254,7 @@ static void expand(time_t until)
             if (at >= until) {
                 break;
             }
-            int excluded = 0;
-            for (icalproperty *ex = icalcomponent_get_first_property(ev, ICAL_EXDATE_PROPERTY); ex;
-                 ex = icalcomponent_get_next_property(ev, ICAL_EXDATE_PROPERTY)) {
-                if (unix_of(icalproperty_get_exdate(ex), zone(ex)) == at) {
-                    excluded = 1;
-                }
-            }
-            if (excluded) {
-                continue;
-            }
-            icalcomponent *o = override(icalcomponent_get_uid(ev), at);
-            if (o) {
-                time_t os, oe;
-                instant(o, ICAL_DTSTART_PROPERTY, &os, NULL);
-                if (!instant(o, ICAL_DTEND_PROPERTY, &oe, NULL)) {
-                    oe = os + icaldurationtype_as_int(icalcomponent_get_duration(o));
-                }
-                line(o, 1, at, os, oe);
-            } else {
-                line(ev, 1, at, at, at + (end - start));
-            }
+            instance(ev, at, end - start);
         }
         icalrecur_iterator_free(it);
     }
