@@ -21,10 +21,7 @@ type rule struct {
 
 var floating = time.FixedZone("floating", 0)
 
-// newRule proves that a rule can be expanded by expanding its first year,
-// or its first trialCount occurrences if they come first: rrule-go fails
-// on the masks it builds for a month of a year, so a rule it cannot
-// expand fails within a year.
+// trialCount bounds the meetings that prove expands.
 const trialCount = 400
 
 func newRule(text string, start Time, zone *time.Location) (rule, error) {
@@ -76,39 +73,65 @@ func newRule(text string, start Time, zone *time.Location) (rule, error) {
 	if err != nil {
 		return rule{}, fmt.Errorf("%q is not an RFC 5545 RRULE: %v", text, err)
 	}
-	if err := expandable(r); err != nil {
+	first, more, err := prove(*opt)
+	switch {
+	case err != nil:
 		return rule{}, fmt.Errorf("%q cannot be expanded (%v); write the meetings another way, or as sessions", text, err)
-	}
-	// FREQ goes first, as RFC 2445 required and some clients still expect.
-	ru := rule{r: r, text: parts.freqFirst().String(), parts: parts}
-	if !ru.occursAt(start.Wall) {
+	case !first.Equal(start.Wall):
 		return rule{}, fmt.Errorf("start %s (%s) is not an occurrence of %q; make them agree",
 			start.Wall.Format("2006-01-02T15:04"), start.Wall.Weekday(), text)
+	case !more && opt.Count != 1:
+		return rule{}, fmt.Errorf("%q has no meeting after the start for centuries; write it as a session, or add COUNT=1", text)
 	}
-	return ru, nil
+	// FREQ goes first, as RFC 2445 required and some clients still expect.
+	return rule{r: r, text: parts.freqFirst().String(), parts: parts}, nil
 }
 
-// expandable expands the first occurrences of r and reports a panic of
-// rrule-go as an error, so that a rule it cannot expand is a problem in
-// events.toml and never an empty series.
-func expandable(r *rrule.RRule) (err error) {
+// prove expands the rule in opt, without COUNT and UNTIL, and returns its
+// first start, whether another follows, and a panic of rrule-go as an
+// error, so that a rule it cannot expand is a problem in events.toml and
+// never an empty series. rrule-go fails on the masks it builds for a
+// month of a year, so it fails within the first year; it expands a year,
+// or trialCount meetings if they come first.
+//
+// rrule-go looks for a meeting up to the year 9999, which takes seconds
+// for a rule that has none. So prove moves the rule by whole 400-year
+// Gregorian cycles, which repeat every weekday and leap day, to start in
+// the years 9200 to 9599: there the search ends within 800 years.
+func prove(opt rrule.ROption) (first time.Time, more bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("rrule-go: %v", p)
 		}
 	}()
-	end := r.GetDTStart().AddDate(1, 0, 0)
+	shift := (9599 - opt.Dtstart.Year()) / 400 * 400
+	opt.Dtstart = opt.Dtstart.AddDate(shift, 0, 0)
+	opt.Count, opt.Until = 0, time.Time{}
+	r, err := rrule.NewRRule(opt)
+	if err != nil {
+		return time.Time{}, false, err
+	}
 	next := r.Iterator()
+	first, ok := next()
+	if !ok {
+		return time.Time{}, false, nil
+	}
+	end := first.AddDate(1, 0, 0)
 	for range trialCount {
-		if t, ok := next(); !ok || t.After(end) {
+		t, ok := next()
+		if !ok {
+			break
+		}
+		more = true
+		if t.After(end) {
 			break
 		}
 	}
-	return nil
+	return first.AddDate(-shift, 0, 0), more, nil
 }
 
 // between returns the wall-clock starts from a to b, both included.
-// newRule has proved that the rule expands.
+// newRule has proved that the rule expands (see prove).
 func (r rule) between(a, b time.Time) []time.Time { return r.r.Between(a, b, true) }
 
 func (r rule) occursAt(wall time.Time) bool { return len(r.between(wall, wall)) == 1 }
