@@ -191,6 +191,28 @@ func getStatus(t *testing.T, c *http.Client, url string) (int, string) {
 	return resp.StatusCode, resp.Header.Get("Location") + "\n" + string(b)
 }
 
+// startProxy starts cmd, a reverse proxy, until the test ends; when the
+// test fails it logs the proxy's output and its log file, if any.
+func startProxy(t *testing.T, cmd *exec.Cmd, logFile string) {
+	t.Helper()
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+		if t.Failed() {
+			var b []byte
+			if logFile != "" {
+				b, _ = os.ReadFile(logFile)
+			}
+			t.Logf("%s:\n%s%s", filepath.Base(cmd.Path), out, b)
+		}
+	})
+}
+
 // TestNginxExample runs Debian's nginx with deploy/nginx.conf, as the
 // README installs it but on loopback ports with a test certificate, in
 // front of serve with the client-IP header of deploy/convene.env. Twenty
@@ -251,20 +273,7 @@ http {
 		// Unprivileged, as the README's readers would not test as root.
 		args = append([]string{needProgram(t, "setpriv"), "--reuid=nobody", "--regid=nogroup", "--clear-groups"}, args...)
 	}
-	cmd := exec.Command(args[0], args[1:]...)
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(prefix, "error.log"))
-			t.Logf("nginx:\n%s%s", out, b)
-		}
-	})
+	startProxy(t, exec.Command(args[0], args[1:]...), filepath.Join(prefix, "error.log"))
 
 	public := "https://" + httpsAddr
 	waitFor(t, "nginx answers", func() bool {
@@ -398,18 +407,7 @@ func TestCaddyExample(t *testing.T) {
 	os.WriteFile(file, []byte(conf), 0o644)
 	cmd := exec.Command(caddy, "run", "--config", file, "--adapter", "caddyfile")
 	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_DATA_HOME="+home, "XDG_CONFIG_HOME="+home)
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("caddy:\n%s", out)
-		}
-	})
+	startProxy(t, cmd, "")
 	public := "http://" + addr
 	waitFor(t, "caddy answers", func() bool {
 		resp, err := http.Get(public + "/healthz")
