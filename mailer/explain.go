@@ -1,6 +1,7 @@
 package mailer
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -143,4 +144,17 @@ func explainURL(raw string) string {
 		return fmt.Sprintf("write it as a URL: smtp://user%%40%s@%s:587 (STARTTLS), or smtps://%s:465 (implicit TLS)", h, h, h)
 	}
 	return fmt.Sprintf("write it as a URL: smtp://%s (STARTTLS), or smtp://%s?tls=none for a server without TLS", host, host)
+}
+
+// Probe connects to the server as Send would (TLS, login) and quits
+// without sending, so that a wrong --smtp shows at start rather than at
+// the first reminder. Its error is explained.
+func (t *SMTP) Probe(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
+	defer cancel()
+	conn, err := t.client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return Explain(err, t.cfg)
+	}
+	return t.client.CloseWithSMTPClient(conn)
 }

@@ -148,6 +148,24 @@ func (c *mailConfig) destination(where slog.Attr) string {
 	return fmt.Sprintf("reminders are sent through the SMTP server %v", where.Value.Any())
 }
 
+// checkSMTP tries the SMTP server of t, if it is one, once at start, and
+// logs what is wrong with it in plain words: a wrong --smtp shows now,
+// not at the first reminder. It does not stop serve (the server may only
+// be down for a while).
+func checkSMTP(ctx context.Context, t mailer.Transport, log *slog.Logger) {
+	p, ok := t.(interface{ Probe(context.Context) error })
+	if !ok {
+		return
+	}
+	go func() {
+		if err := p.Probe(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("the SMTP server cannot take mail: " + err.Error())
+			return
+		}
+		log.Info("the SMTP server answered and accepted the login, if any")
+	}()
+}
+
 // preview prints one reminder of a session as it would be sent: decoded
 // for reading, or with --raw as the MIME message itself.
 func preview(args []string, stdout, stderr io.Writer) error {

@@ -70,3 +70,18 @@ func TestSendTestSaysWhatToFix(t *testing.T) {
 		t.Errorf("send-test to a working server = %q, %v", out, err)
 	}
 }
+
+// serve tries the SMTP server at start and says in plain words what is
+// wrong with it, instead of waiting for the first reminder.
+func TestServeChecksSMTPAtStart(t *testing.T) {
+	addr := plainSMTP(t)
+	for _, tt := range []struct{ smtp, want string }{
+		{"smtp://" + addr, `"level":"WARN","msg":"the SMTP server cannot take mail: the server ` + addr + ` does not offer STARTTLS: use smtps://127.0.0.1:465`},
+		{"smtp://" + addr + "?tls=none", `"msg":"the SMTP server answered and accepted the login, if any"`},
+	} {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "events.toml"), []byte(e2eSchedule), 0o644)
+		_, logs := startServe(t, dir, "--smtp", tt.smtp)
+		waitFor(t, "serve logs "+tt.want+":\n"+logs.String(), func() bool { return strings.Contains(logs.String(), tt.want) })
+	}
+}

@@ -133,6 +133,7 @@ func openDaemon(ctx context.Context, c *serveConfig, log *slog.Logger) (d *daemo
 	d.listener = limitConns(d.listener, d.http, defaultHTTPLimits.MaxConns)
 	log.Info("listening", "addr", d.listener.Addr().String(), "config", c.config, "state", c.state)
 	log.Info(c.mail.destination(where))
+	checkSMTP(ctx, t, log) // mail.go
 	return d, nil
 }
 
