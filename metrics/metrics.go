@@ -136,7 +136,7 @@ func (m *Metrics) WatchOutbox(o Outbox, timeout time.Duration) {
 
 var (
 	remindersDesc = prometheus.NewDesc("convene_reminders",
-		"Reminders in the outbox, by state.", []string{"state"}, nil)
+		"Outbox rows (reminders and notices), by state: pending, sending, sent, failed, expired.", []string{"state"}, nil)
 	overdueDesc = prometheus.NewDesc("convene_reminders_oldest_overdue_seconds",
 		"Age of the oldest reminder that is due and not yet sent; 0 when none.", nil, nil)
 )
