@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/convene/convene/metrics"
 	"github.com/convene/convene/schedule"
 	"github.com/convene/convene/store"
@@ -562,6 +564,20 @@ func propertyCase(t *testing.T, rng *rand.Rand) (messages, ops int) {
 			}
 			return StaticRecipients(s), nil
 		}})
+	// In half the cases the server also answers 451 now and then (at
+	// most twice in a row to one recipient, so a retry gets through
+	// within the settling time).
+	if rng.IntN(2) == 0 {
+		flaky, refused := rand.New(rand.NewPCG(rng.Uint64(), 0)), map[string]int{}
+		x.srv.Answer = func(rcpt string, _ int) error { // called under the server's lock
+			if refused[rcpt] < 2 && flaky.IntN(4) == 0 {
+				refused[rcpt]++
+				return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+			}
+			refused[rcpt] = 0
+			return nil
+		}
+	}
 	x.onMessage = func(m simMessage) {
 		messages++
 		id := meetingOf(m.row.Occurrence)
