@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -217,4 +218,91 @@ func TestKeysDocumented(t *testing.T) {
 			t.Errorf("README.md's events.toml section does not document %s", path)
 		}
 	})
+}
+
+// taplo returns the path of Taplo's CLI (npm @taplo/cli, the engine of
+// the Even Better TOML editor extension), installed by .ci/run.
+func taplo(t *testing.T) string {
+	t.Helper()
+	bin, err := filepath.Abs("testdata/taplo/node_modules/.bin/taplo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("CONVENE_REQUIRE_INTEROP") == "1" {
+			t.Fatalf("taplo is required: npm ci --prefix schedule/testdata/taplo (%v)", err)
+		}
+		t.Skip("skipping Taplo: run npm ci --prefix schedule/testdata/taplo")
+	}
+	return bin
+}
+
+// TestTaplo checks the schema as editors use it: Taplo accepts every
+// valid schedule, refuses each mistake a schema can see, and follows the
+// sample's "#:schema" line to the schema. (Two runs of taplo: each one
+// starts a WebAssembly module, which takes seconds.)
+func TestTaplo(t *testing.T) {
+	bin := taplo(t)
+	check := func(dir string, args ...string) (string, error) {
+		cmd := exec.Command(bin, append([]string{"check"}, args...)...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	abs := func(f string) string {
+		a, err := filepath.Abs(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	want := map[string]bool{} // file -> Taplo must refuse it
+	for _, pattern := range []string{"../*.toml", "../*/testdata/*.toml", "../*/testdata/*/*.toml"} {
+		m, _ := filepath.Glob(pattern)
+		for _, f := range m {
+			if _, err := Parse(f, readFile(t, f)); err == nil {
+				want[abs(f)] = false
+			}
+		}
+	}
+	for _, m := range mistakes {
+		want[abs("testdata/mistakes/"+m.file)] = m.schema
+	}
+	args := []string{"--schema", "file://" + abs(schemaFile)}
+	for f := range want {
+		args = append(args, f)
+	}
+	out, _ := check(".", args...)
+	refused := map[string]bool{}
+	for _, m := range regexp.MustCompile(`┌─ (\S+):\d+:\d+`).FindAllStringSubmatch(out, -1) {
+		refused[m[1]] = true
+	}
+	for f, w := range want {
+		if refused[f] != w {
+			t.Errorf("taplo refused %s: %v, want %v", f, refused[f], w)
+		}
+	}
+	if t.Failed() {
+		t.Logf("taplo check:\n%s", out)
+	}
+
+	// The sample's first line leads Taplo to the schema beside it.
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "schema"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sample := string(readFile(t, "../events.toml"))
+	typo := strings.Replace(sample, "\nfacilitator = ", "\nfacilitater = ", 1)
+	if !strings.HasPrefix(sample, "#:schema ./schema/events.schema.json\n") || typo == sample {
+		t.Fatal("the sample lacks its #:schema line or a facilitator")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "schema", "events.schema.json"), readFile(t, schemaFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "events.toml"), []byte(typo), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := check(dir, "events.toml"); err == nil || !strings.Contains(out, "'facilitater' was unexpected") {
+		t.Errorf("taplo check of the sample with a typo, by its #:schema line: %v\n%s", err, out)
+	}
 }
