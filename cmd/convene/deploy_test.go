@@ -109,6 +109,21 @@ func TestSystemdUnits(t *testing.T) {
 	if len(units) < 3 || len(timers) < 2 {
 		t.Fatalf("deploy/ has units %v, timers %v", units, timers)
 	}
+	// convene-admin's systemd-run properties, as the unit they make.
+	admin := deployFile(t, "convene-admin")
+	unit := "[Service]\nType=oneshot\nExecStart=/bin/true\n"
+	for _, m := range regexp.MustCompile(`-p (\S+)`).FindAllStringSubmatch(admin, -1) {
+		unit += m[1] + "\n"
+	}
+	for _, m := range regexp.MustCompile(`-E (\S+)`).FindAllStringSubmatch(admin, -1) {
+		unit += "Environment=" + m[1] + "\n"
+	}
+	if !strings.Contains(unit, "User=convene") || !strings.Contains(unit, "StateDirectory=convene") {
+		t.Errorf("convene-admin does not run as the service's dynamic user:\n%s", unit)
+	}
+	adminUnit := filepath.Join(t.TempDir(), "convene-admin-run.service")
+	os.WriteFile(adminUnit, []byte(unit), 0o644)
+	units = append(units, adminUnit)
 	out, _ := exec.Command(analyze, append(append([]string{"verify", "--man=no"}, units...), timers...)...).CombinedOutput()
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		if line != "" && !strings.Contains(line, "is not executable: No such file or directory") {
