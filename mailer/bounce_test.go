@@ -151,3 +151,43 @@ func TestBounces(t *testing.T) {
 		t.Errorf("subscribers getting mail after re-adding gone@: %v", names)
 	}
 }
+
+// TestWorkerConnections: with Connections 3 and a transport of as many
+// connections, transactions overlap and every reminder arrives once.
+func TestWorkerConnections(t *testing.T) {
+	srv := newSMTPServer(t)
+	srv.Slow = 30 * time.Millisecond
+	cfg, err := ParseSMTP(srv.URL(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Connections = 3
+	tr, err := NewSMTP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, tr, Options{Connections: 3})
+	var rcpts []string
+	for i := range 30 {
+		rcpts = append(rcpts, fmt.Sprintf("m%02d@example.org", i))
+	}
+	h.load(strings.Replace(bounceSchedule(1, "x@example.org"), `recipients = ["x@example.org"]`, `recipients = [`+quoteAll(rcpts)+`]`, 1))
+	h.run()
+	rows := h.waitSettled(20 * time.Second)
+	for _, r := range rows {
+		if r.State != "sent" {
+			t.Errorf("row %d to %s: %s", r.ID, r.Recipient, r.State)
+		}
+	}
+	got := srv.Received()
+	for _, a := range rcpts {
+		if got[a] != 1 {
+			t.Errorf("%s got %d messages, want 1", a, got[a])
+		}
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.MaxInData != 3 || srv.conns != 3 {
+		t.Errorf("%d transactions at once over %d connections, want 3 and 3", srv.MaxInData, srv.conns)
+	}
+}

@@ -107,6 +107,11 @@ type smtpServer struct {
 	Answer func(rcpt string, attempt int) error
 	// RcptAnswer, if set, decides the reply to RCPT TO: nil accepts.
 	RcptAnswer func(rcpt string) error
+	// Slow holds each DATA this long before answering; MaxInData is
+	// how many DATA were answered at once at most.
+	Slow      time.Duration
+	MaxInData int
+	inData    int
 
 	mu       sync.Mutex
 	srv      *smtp.Server
@@ -231,6 +236,16 @@ func (x *session) Data(r io.Reader) error {
 		return err
 	}
 	s := x.s
+	if s.Slow > 0 {
+		s.mu.Lock()
+		s.inData++
+		s.MaxInData = max(s.MaxInData, s.inData)
+		s.mu.Unlock()
+		time.Sleep(s.Slow)
+		s.mu.Lock()
+		s.inData--
+		s.mu.Unlock()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, to := range x.rcpts {

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -84,6 +83,9 @@ type SMTPConfig struct {
 	// Insecure skips the server certificate check (?tls-verify=false).
 	Insecure bool
 	Timeout  time.Duration
+	// Connections is how many connections Send may use at once
+	// (--smtp-connections); 0 means 1.
+	Connections int
 }
 
 // LogValue implements slog.LogValuer: the address and mode, never the
@@ -184,14 +186,18 @@ func redact(err error, raw string) error {
 	return err
 }
 
-// SMTP sends through one SMTP server over one connection, opened on the
-// first Send and reused until an error or Close.
+// SMTP sends through one SMTP server over cfg.Connections connections
+// (one by default), each opened on its first Send and reused until an
+// error or Close. Sends beyond that many wait for a free connection.
 type SMTP struct {
 	cfg    SMTPConfig
 	client *gomail.Client
+	idle   chan *smtpConn // every connection not in a Send
+}
 
-	mu       sync.Mutex
-	conn     *smtp.Client
+// smtpConn is one connection, nil until dialed.
+type smtpConn struct {
+	c        *smtp.Client
 	lastUsed time.Time
 }
 
@@ -228,7 +234,11 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smtp client for %s: %w", cfg, err)
 	}
-	return &SMTP{cfg: cfg, client: c}, nil
+	t := &SMTP{cfg: cfg, client: c, idle: make(chan *smtpConn, max(cfg.Connections, 1))}
+	for range cap(t.idle) {
+		t.idle <- &smtpConn{}
+	}
+	return t, nil
 }
 
 // staleAfter is how long a connection may idle before it is checked
@@ -237,27 +247,32 @@ const staleAfter = 10 * time.Second
 
 // Send implements Transport: one MAIL, RCPT, DATA transaction.
 func (t *SMTP) Send(ctx context.Context, m *Message) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.conn != nil && time.Since(t.lastUsed) > staleAfter {
-		if err := t.conn.Noop(); err != nil {
-			t.drop()
+	var sc *smtpConn
+	select {
+	case sc = <-t.idle:
+	case <-ctx.Done():
+		return &SendError{Err: ctx.Err()}
+	}
+	defer func() { t.idle <- sc }()
+	if sc.c != nil && time.Since(sc.lastUsed) > staleAfter {
+		if err := sc.c.Noop(); err != nil {
+			sc.drop()
 		}
 	}
-	if t.conn == nil {
+	if sc.c == nil {
 		conn, err := t.client.DialToSMTPClientWithContext(ctx)
 		if err != nil {
 			return dialError(Explain(err, t.cfg))
 		}
-		t.conn = conn
+		sc.c = conn
 	}
-	_ = t.conn.UpdateDeadline(t.cfg.Timeout)
-	rcpt, err := transact(t.conn, m)
-	t.lastUsed = time.Now()
+	_ = sc.c.UpdateDeadline(t.cfg.Timeout)
+	rcpt, err := transact(sc.c, m)
+	sc.lastUsed = time.Now()
 	if err == nil {
 		return nil
 	}
-	t.drop()
+	sc.drop()
 	code := 0
 	var te *textproto.Error
 	if errors.As(err, &te) && te.Code >= 400 && te.Code <= 599 {
@@ -308,22 +323,29 @@ func dialError(err error) *SendError {
 
 // drop abandons the connection: after a failed transaction its state is
 // unknown, and a fresh one is cheaper than reasoning about it.
-func (t *SMTP) drop() {
-	if t.conn != nil {
-		_ = t.conn.Close()
-		t.conn = nil
+func (sc *smtpConn) drop() {
+	if sc.c != nil {
+		_ = sc.c.Close()
+		sc.c = nil
 	}
 }
 
-// Close implements Transport, with QUIT.
+// Close implements Transport: QUIT on every open connection, once no
+// Send uses it.
 func (t *SMTP) Close() error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.conn == nil {
-		return nil
+	var err error
+	conns := make([]*smtpConn, 0, cap(t.idle))
+	for range cap(t.idle) {
+		sc := <-t.idle
+		conns = append(conns, sc)
+		if sc.c != nil {
+			err = errors.Join(err, t.client.CloseWithSMTPClient(sc.c))
+			sc.drop()
+		}
 	}
-	err := t.client.CloseWithSMTPClient(t.conn)
-	t.drop()
+	for _, sc := range conns {
+		t.idle <- sc
+	}
 	return err
 }
 

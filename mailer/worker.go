@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,10 @@ type Options struct {
 	// Rate limits sending to this many messages per second; 0 is no
 	// limit.
 	Rate float64
+	// Connections is how many messages may be in their SMTP
+	// transaction at once (default 1): give the SMTP transport as many
+	// connections. A crash can then resend up to this many.
+	Connections int
 	// DKIMKey, if set, DKIM-signs every message for the domain of
 	// [reminders].from, with DKIMSelector (default "convene").
 	DKIMKey      crypto.Signer
@@ -106,6 +111,7 @@ func New(o Options) (*Worker, error) {
 	def(&o.RetryBase, 30*time.Second)
 	def(&o.RetryMax, 30*time.Minute)
 	def(&o.PauseFor, 5*time.Minute)
+	o.Connections = max(o.Connections, 1)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -288,17 +294,9 @@ func (w *Worker) step(ctx context.Context, timer *time.Timer) error {
 		if len(rows) == 0 {
 			break
 		}
-		ahead, stop := w.renderAhead(rows)
-		for _, r := range rows {
-			if ctx.Err() != nil || w.o.Now().Before(w.pausedUntil) {
-				break
-			}
-			if err := w.send(ctx, r, <-ahead); err != nil {
-				close(stop)
-				return err
-			}
+		if err := w.sendBatch(ctx, rows); err != nil {
+			return err
 		}
-		close(stop)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -318,10 +316,54 @@ func (w *Worker) step(ctx context.Context, timer *time.Timer) error {
 	return nil
 }
 
-// aheadDepth is how many messages are built ahead of the one on the
-// wire: enough to keep a fast server busy, few enough that each Date is
+// sendBatch sends rows, due now, in order, with up to Options.Connections
+// transactions at once: each row is claimed (marked "sending") and
+// recorded on this goroutine, while its transaction runs on its own.
+func (w *Worker) sendBatch(ctx context.Context, rows []store.OutboxRow) error {
+	ahead, stop := w.renderAhead(rows)
+	defer stop()
+	type result struct {
+		r   store.OutboxRow
+		err error
+	}
+	results := make(chan result, w.o.Connections)
+	inflight := 0
+	var failed error
+	finish := func() {
+		res := <-results
+		inflight--
+		if err := w.record(ctx, res.r, res.err); err != nil && failed == nil {
+			failed = err
+		}
+	}
+	for _, r := range rows {
+		for inflight >= w.o.Connections {
+			finish()
+		}
+		if failed != nil || ctx.Err() != nil || w.o.Now().Before(w.pausedUntil) {
+			break
+		}
+		m, err := w.claim(ctx, r, ahead())
+		if err != nil {
+			failed = err
+			break
+		}
+		if m == nil {
+			continue
+		}
+		inflight++
+		go func() { results <- result{r, w.o.Transport.Send(ctx, m)} }()
+	}
+	for inflight > 0 {
+		finish()
+	}
+	return failed
+}
+
+// aheadDepth is how many messages may be built ahead of the one being
+// sent: enough to keep a fast server busy, few enough that each Date is
 // within milliseconds of its sending.
-const aheadDepth = 4
+const aheadDepth = 8
 
 // rendered is a row's message, built ahead from snapshot sn.
 type rendered struct {
@@ -330,36 +372,58 @@ type rendered struct {
 	err error
 }
 
-// renderAhead builds (and signs) the messages of rows, in order, on
-// another goroutine, so that rendering and DKIM signing overlap the SMTP
-// transactions instead of adding to them. The caller takes one result
-// per row it sends, in order, and closes stop when it is done.
-func (w *Worker) renderAhead(rows []store.OutboxRow) (<-chan rendered, chan<- struct{}) {
-	out := make(chan rendered, aheadDepth)
-	stop := make(chan struct{})
-	go func() {
-		for _, r := range rows {
-			sn := w.snap.Load()
-			var op *schedule.Occurrence
-			if o, ok := sn.live[r.Occurrence]; ok {
-				op = &o
+// renderAhead builds (and DKIM-signs) the messages of rows on other
+// goroutines, one per CPU, so that rendering and signing (an RSA
+// signature costs about a millisecond) overlap the SMTP transactions
+// instead of adding to them. next returns the rows' messages in order,
+// one per call; stop ends the work.
+func (w *Worker) renderAhead(rows []store.OutboxRow) (next func() rendered, stop func()) {
+	done := make(chan struct{})
+	slots := make([]chan rendered, len(rows))
+	for i := range slots {
+		slots[i] = make(chan rendered, 1)
+	}
+	tokens := make(chan struct{}, aheadDepth) // built and not yet taken
+	var claimed atomic.Int64
+	for range runtime.GOMAXPROCS(0) {
+		go func() {
+			for {
+				select {
+				case tokens <- struct{}{}:
+				case <-done:
+					return
+				}
+				i := int(claimed.Add(1)) - 1
+				if i >= len(rows) {
+					return
+				}
+				r := rows[i]
+				sn := w.snap.Load()
+				var op *schedule.Occurrence
+				if o, ok := sn.live[r.Occurrence]; ok {
+					op = &o
+				}
+				m, err := sn.comp.Row(r, op, w.o.Now())
+				slots[i] <- rendered{sn: sn, m: m, err: err}
 			}
-			m, err := sn.comp.Row(r, op, w.o.Now())
-			select {
-			case out <- rendered{sn: sn, m: m, err: err}:
-			case <-stop:
-				return
-			}
-		}
-	}()
-	return out, stop
+		}()
+	}
+	taken := 0
+	next = func() rendered {
+		r := <-slots[taken]
+		taken++
+		<-tokens
+		return r
+	}
+	return next, func() { close(done) }
 }
 
-// send delivers one row, or records why not; pre is its message built
+// claim decides whether row r goes out now and records why not, or
+// returns its message after marking it "sending"; a nil message and a
+// nil error mean there is nothing to send. pre is the message built
 // ahead, used if it was built from the schedule loaded now.
-func (w *Worker) send(ctx context.Context, r store.OutboxRow, pre rendered) error {
+func (w *Worker) claim(ctx context.Context, r store.OutboxRow, pre rendered) (*Message, error) {
 	st := w.o.Store
-	bg := context.WithoutCancel(ctx) // a claimed row's state must be recorded
 	sn := w.snap.Load()
 	now := w.o.Now()
 	o, ok := sn.live[r.Occurrence]
@@ -370,24 +434,24 @@ func (w *Worker) send(ctx context.Context, r store.OutboxRow, pre rendered) erro
 	switch {
 	case r.Kind == KindReminder && !ok:
 		w.o.Log.Info("expired: the meeting is no longer in the schedule", rowAttrs(r)...)
-		return st.MarkExpired(ctx, r.ID, "the meeting is no longer in the schedule")
+		return nil, st.MarkExpired(ctx, r.ID, "the meeting is no longer in the schedule")
 	case !now.Before(r.Starts) || (ok && r.Kind != KindCancelled && !now.Before(o.Start)):
 		w.o.Log.Info("expired: the meeting has started", rowAttrs(r)...)
-		return st.MarkExpired(ctx, r.ID, "the meeting has started")
+		return nil, st.MarkExpired(ctx, r.ID, "the meeting has started")
 	case r.Kind == KindReminder && now.After(r.Due.Add(w.o.Grace)):
 		w.o.Log.Info("expired: later than the grace window", append(rowAttrs(r), "due", r.Due, "grace", w.o.Grace)...)
-		return st.MarkExpired(ctx, r.ID, fmt.Sprintf("more than %s late", w.o.Grace))
+		return nil, st.MarkExpired(ctx, r.ID, fmt.Sprintf("more than %s late", w.o.Grace))
 	case !describes(r, op):
 		// The schedule changed since the row was read: re-plan, and
 		// give up a row that a re-plan does not mend.
 		if r.ID == w.lastStale {
-			return st.MarkExpired(ctx, r.ID, "does not match the schedule")
+			return nil, st.MarkExpired(ctx, r.ID, "does not match the schedule")
 		}
 		w.lastStale = r.ID
-		return w.Replan(ctx)
+		return nil, w.Replan(ctx)
 	case r.Kind != KindReminder && w.sent.Load():
 		// A reminder sent since the plan may have told the news.
-		return w.Replan(ctx)
+		return nil, w.Replan(ctx)
 	}
 	w.lastStale = 0
 	m, err := pre.m, pre.err
@@ -396,17 +460,24 @@ func (w *Worker) send(ctx context.Context, r store.OutboxRow, pre rendered) erro
 	}
 	if err != nil {
 		w.o.Log.Error("failed: cannot build the message", append(rowAttrs(r), "err", hideAddress(err.Error(), r.Recipient))...)
-		return st.MarkFailed(ctx, r.ID, err.Error())
+		return nil, st.MarkFailed(ctx, r.ID, err.Error())
 	}
 	if err := w.pace(ctx); err != nil {
-		return nil
+		return nil, nil
 	}
+	w.lastSend = time.Now()
 	claimed, err := st.MarkSending(ctx, r.ID, r.Starts)
 	if err != nil || !claimed {
-		return err
+		return nil, err
 	}
-	err = w.o.Transport.Send(ctx, m)
-	w.lastSend = time.Now()
+	return m, nil
+}
+
+// record records how the transaction of claimed row r ended: err is
+// Transport.Send's.
+func (w *Worker) record(ctx context.Context, r store.OutboxRow, err error) error {
+	st := w.o.Store
+	bg := context.WithoutCancel(ctx) // a claimed row's state must be recorded
 	if err == nil {
 		w.connFails = 0
 		w.sent.Store(true)

@@ -29,6 +29,7 @@ type mailConfig struct {
 	dkimKey, dkimSel   string
 	grace, noticeDelay time.Duration
 	rate               float64
+	connections        int
 }
 
 // addMailFlags adds serve's mail flags to fs.
@@ -38,6 +39,7 @@ func addMailFlags(fs *flag.FlagSet) *mailConfig {
 	fs.DurationVar(&c.grace, "reminder-grace", 2*time.Hour, "after downtime, send a reminder at most this late (and never after its meeting started)")
 	fs.DurationVar(&c.noticeDelay, "notice-delay", 5*time.Minute, "how long a change to a meeting must stand before members are told of it (moved, cancelled, back on) and before its reminders go out; a change reverted sooner sends nothing")
 	fs.Float64Var(&c.rate, "send-rate", 0, "at most this many emails per second (0: no limit)")
+	fs.IntVar(&c.connections, "smtp-connections", 1, "how many connections to the SMTP server may carry reminders at once (a crash can resend as many)")
 	return c
 }
 
@@ -69,6 +71,7 @@ func (c *mailConfig) transport() (mailer.Transport, slog.Attr, error) {
 	if err != nil {
 		return nil, slog.Attr{}, usageError{fmt.Errorf("--smtp: %w", err)}
 	}
+	cfg.Connections = c.connections // 0 (send-test) is 1
 	t, err := mailer.NewSMTP(cfg)
 	if err != nil {
 		return nil, slog.Attr{}, err
@@ -126,13 +129,16 @@ func (l *recipientList) recipients(ctx context.Context, s *schedule.Schedule) ([
 
 // newWorker returns the reminder worker of serve, sending through t.
 func newWorker(c *mailConfig, st *store.Store, t mailer.Transport, rcpts *recipientList, m *metrics.Metrics, log *slog.Logger) (*mailer.Worker, error) {
+	if c.connections < 1 {
+		return nil, usageError{fmt.Errorf("--smtp-connections %d: want 1 or more", c.connections)}
+	}
 	key, err := c.dkim()
 	if err != nil {
 		return nil, err
 	}
 	return mailer.New(mailer.Options{
 		Store: st, Transport: t, Log: log.With("component", "mailer"), Recipients: rcpts.recipients,
-		Grace: c.grace, NoticeDelay: c.noticeDelay, Rate: c.rate, DKIMKey: key, DKIMSelector: c.dkimSel, OnSMTPError: m.SMTPError,
+		Grace: c.grace, NoticeDelay: c.noticeDelay, Rate: c.rate, Connections: c.connections, DKIMKey: key, DKIMSelector: c.dkimSel, OnSMTPError: m.SMTPError,
 	})
 }
 
