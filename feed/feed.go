@@ -453,7 +453,7 @@ func (r *renderer) layout(name string, cs []*component) *doc {
 		cal.SetDescription(text(d))
 		cal.SetXWRCalDesc(text(d))
 	}
-	cal.SetXWRTimezone(r.s.Calendar.Zone.String())
+	cal.SetXWRTimezone(tzid(r.s.Calendar.Zone))
 	cal.SetRefreshInterval(Refresh)
 	cal.SetXPublishedTTL(Refresh)
 
@@ -463,13 +463,13 @@ func (r *renderer) layout(name string, cs []*component) *doc {
 	for _, c := range cs {
 		// A series with an offset start writes no time in its zone:
 		// a VTIMEZONE nothing names would only make the file longer.
-		if c.zone == time.UTC || !strings.Contains(c.print, "TZID="+c.zone.String()+":") {
+		if c.zone == time.UTC || !strings.Contains(c.print, "TZID="+tzid(c.zone)+":") {
 			continue
 		}
-		sp := spans[c.zone.String()]
+		sp := spans[tzid(c.zone)]
 		if sp == nil {
 			sp = &span{c.from, c.to}
-			spans[c.zone.String()] = sp
+			spans[tzid(c.zone)] = sp
 			order = append(order, c.zone)
 		}
 		if c.from.Before(sp.from) {
@@ -481,8 +481,8 @@ func (r *renderer) layout(name string, cs []*component) *doc {
 	}
 	for _, c := range cs {
 		if c.gmt && c.zone != gmt {
-			if spans[gmt.String()] == nil {
-				spans[gmt.String()] = &span{c.from, c.to}
+			if spans[tzid(gmt)] == nil {
+				spans[tzid(gmt)] = &span{c.from, c.to}
 				order = append(order, gmt)
 			}
 			break
@@ -491,7 +491,7 @@ func (r *renderer) layout(name string, cs []*component) *doc {
 	head := serialize(cal)
 	d := &doc{head: head[:len(head)-len(calendarEnd)], cs: cs}
 	for _, loc := range order {
-		sp := spans[loc.String()]
+		sp := spans[tzid(loc)]
 		d.tzs = append(d.tzs, cachedTimezone(zoneKey{loc.String(), min(sp.from.Year(), tzFloor), max(sp.to.Year(), horizon.Year())}, loc))
 	}
 	return d

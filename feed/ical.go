@@ -110,7 +110,7 @@ func dateTime(c *ics.ComponentBase, name ics.ComponentProperty, t time.Time, zon
 	if utc || zone == time.UTC || !unambiguous(t, zone) {
 		zone = gmt
 	}
-	property(c, name, t.In(zone).Format(localFormat), param{"TZID", zone.String()})
+	property(c, name, t.In(zone).Format(localFormat), param{"TZID", tzid(zone)})
 }
 
 // wallTime adds a DATE-TIME property for wall-clock fields as written;
@@ -119,7 +119,7 @@ func wallTime(c *ics.ComponentBase, name ics.ComponentProperty, wall time.Time, 
 	if utc || zone == time.UTC {
 		zone = gmt
 	}
-	property(c, name, wall.Format(localFormat), param{"TZID", zone.String()})
+	property(c, name, wall.Format(localFormat), param{"TZID", tzid(zone)})
 }
 
 func stamp(c *ics.ComponentBase, name ics.ComponentProperty, t time.Time) {

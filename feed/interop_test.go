@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -491,10 +492,17 @@ func TestInteropZones(t *testing.T) {
 	cal := newZoneCalendar()
 	var queries []zoneQuery
 	var lines strings.Builder
+	links := 0
 	for _, name := range names {
 		loc, err := time.LoadLocation(name)
 		if err != nil {
 			t.Errorf("LoadLocation(%q): %v", name, err)
+			continue
+		}
+		if tzid(loc) != name {
+			// The feed writes a link as its zone, whose data is the
+			// same (TestCanonicalTZIDEveryZone): probed there.
+			links++
 			continue
 		}
 		cal.Components = append(cal.Components, Timezone(loc, from, to))
@@ -515,7 +523,11 @@ func TestInteropZones(t *testing.T) {
 	if err := os.WriteFile(queryFile, []byte(lines.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d zones, %d probes", len(names), len(queries))
+	names = slices.DeleteFunc(names, func(n string) bool {
+		loc, err := time.LoadLocation(n)
+		return err == nil && tzid(loc) != n
+	})
+	t.Logf("%d zones (and %d links to them), %d probes", len(names), links, len(queries))
 
 	for _, p := range interopParsers {
 		if !p.zones {
@@ -628,4 +640,46 @@ func newZoneCalendar() *ics.Calendar {
 	cal.SetVersion("2.0")
 	cal.SetProductId("-//convene//interop zones//EN")
 	return cal
+}
+
+// TestInteropPHPZoneNames asks PHP (Debian php-cli) which zone names it
+// lists: sabre/vobject 4 (Nextcloud, SabreDAV) reads a TZID by PHP's
+// zone of that name if DateTimeZone::listIdentifiers() holds it, or if it
+// is one of a few old names in its own list (Etc/GMT, ...); for any
+// other TZID it ignores the VTIMEZONE and reads the times as UTC. Every
+// TZID the feed can write, for every zone name events.toml may use, must
+// be listed (Etc/ names, which the feed writes for exact instants, are in
+// sabre's own list).
+func TestInteropPHPZoneNames(t *testing.T) {
+	php, err := exec.LookPath("php")
+	if err != nil {
+		interopMissing(t, "php is not installed (apt-get install php-cli)")
+	}
+	out := interopRun(t, "php", []string{php, "-r", `echo implode("\n", DateTimeZone::listIdentifiers()), "\n";`})
+	listed := map[string]bool{}
+	for _, n := range strings.Fields(string(out)) {
+		listed[n] = true
+	}
+	var before, after []string
+	names := zoneNames(t)
+	for _, name := range names {
+		if name == "Factory" { // tzdata's placeholder, no place's zone
+			continue
+		}
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !listed[name] && !strings.HasPrefix(name, "Etc/") {
+			before = append(before, name)
+		}
+		if id := tzid(loc); !listed[id] && !strings.HasPrefix(id, "Etc/") {
+			after = append(after, name+" as "+id)
+		}
+	}
+	t.Logf("PHP lists %d zones; of %d zone names, %d are not listed as written, %d not as the feed writes them",
+		len(listed), len(names), len(before), len(after))
+	if len(after) > 0 {
+		t.Errorf("the feed writes TZIDs that PHP does not list: %s", strings.Join(after, ", "))
+	}
 }

@@ -140,7 +140,7 @@ func runs(ts []transition) []*run {
 // are written as one observance with RRULE, the form Outlook reads; a
 // rule still in force at to is left open, as the zone data continues it.
 func Timezone(loc *time.Location, from, to time.Time) *ics.VTimezone {
-	tz := ics.NewTimezone(loc.String())
+	tz := ics.NewTimezone(tzid(loc))
 	ts := transitions(loc, from, to)
 	// Changes after to tell which rules continue past it.
 	ahead := transitions(loc, to, to.AddDate(2, 0, 0))
