@@ -367,14 +367,14 @@ func (r *editReport) print(w io.Writer, zone *time.Location) {
 		if o == nil {
 			o = e.Old
 		}
-		if n := r.alike(e); n < 0 {
+		switch n := r.alike(e); {
+		case n < 0:
 			continue // printed with the first of its series
-		} else if n > 1 {
-			fmt.Fprintf(w, "  %-9s  %s: %d meetings alike, from %s\n", e.Kind, o.ID, n, at(o.Start))
-			fmt.Fprintf(w, "             changed: %s\n             SEQUENCE %d\n", strings.Join(e.Fields, ", "), r.newSet.Sequence(*e.New))
-			continue
+		case n > 1:
+			fmt.Fprintf(w, "  %-9s  %s: %d meetings alike; the first, %s %q:\n", e.Kind, o.ID, n, o.Key(), o.Title)
+		default:
+			fmt.Fprintf(w, "  %-9s  %s %q\n", e.Kind, o.Key(), o.Title)
 		}
-		fmt.Fprintf(w, "  %-9s  %s %q\n", e.Kind, o.Key(), o.Title)
 		switch e.Kind {
 		case schedule.Moved:
 			fmt.Fprintf(w, "             from %s\n             to   %s\n", at(e.Old.Start), at(e.New.Start))
@@ -415,17 +415,18 @@ func (r *editReport) print(w io.Writer, zone *time.Location) {
 	fmt.Fprintf(w, "  reminders: %d added, %d dropped, %d moved\n", r.reminders.added, r.reminders.dropped, r.reminders.moved)
 }
 
-// alike counts, for the first "changed" edit of a series, the edits of
-// the series that change the same fields, so that an edit of a whole
-// series prints once; it returns -1 for the others and 1 for any other
-// edit.
+// alike counts, for the first "changed" or "moved" edit of a series, the
+// edits of the series that change the same fields and move by the same
+// time, so that an edit of a whole series prints once; it returns -1 for
+// the others and 1 for any other edit.
 func (r *editReport) alike(e schedule.Edit) int {
-	if e.Kind != schedule.ChangedEdit || !e.New.Series {
+	if (e.Kind != schedule.ChangedEdit && e.Kind != schedule.Moved) || !e.New.Series {
 		return 1
 	}
+	shift := func(x schedule.Edit) time.Duration { return x.New.Start.Sub(x.Old.Start) }
 	n, first := 0, true
 	for _, x := range r.edits {
-		if x.Kind == e.Kind && x.New.ID == e.New.ID && slices.Equal(x.Fields, e.Fields) {
+		if x.Kind == e.Kind && x.New.ID == e.New.ID && slices.Equal(x.Fields, e.Fields) && shift(x) == shift(e) {
 			if n == 0 && x.New != e.New {
 				first = false
 			}
