@@ -218,7 +218,7 @@ func preview(args []string, stdout, stderr io.Writer) error {
 	}
 	var st feed.State = nullState{}
 	if *state != "" {
-		db, err := store.Open(*state)
+		db, err := openState(*state, false) // subscribers.go: never a new, empty state
 		if err != nil {
 			return err
 		}

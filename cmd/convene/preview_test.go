@@ -33,6 +33,9 @@ func TestPreviewReadable(t *testing.T) {
 			t.Errorf("preview shows %q, which is MIME, not text:\n%s", bad, out)
 		}
 	}
+	if _, _, err := runCmd(t, "preview", "--session", "intro", "--state", "missing.db"); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("preview --state missing.db = %v, want a refusal, not a new state", err)
+	}
 	raw := mustRun(t, "preview", "--session", "intro", "--to", "a@example.org", "--raw")
 	if !strings.Contains(raw, "MIME-Version: 1.0") || !strings.Contains(raw, "Content-Transfer-Encoding") {
 		t.Errorf("preview --raw is not the MIME message:\n%s", raw)
