@@ -17,18 +17,8 @@ import (
 // recipient.
 func bounceSchedule(n int, static string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `
-[calendar]
-name = "Reading Group"
-timezone = "America/New_York"
-url = "https://group.example.org"
-location = "https://meet.example.org/room"
-
-[reminders]
-before = ["2h30m"]
-from = "Reading Group <reminders@example.org>"
-recipients = [%q]
-`, static)
+	b.WriteString(strings.NewReplacer(`before = ["24h", "1h"]`, `before = ["2h30m"]`,
+		`recipients = ["list@example.org"]`, fmt.Sprintf("recipients = [%q]", static)).Replace(header))
 	start := time.Now().Add(2 * time.Hour).Truncate(time.Minute)
 	for i := range n {
 		fmt.Fprintf(&b, "\n[[sessions]]\nid = \"m%d\"\ntitle = \"Meeting %d\"\nstart = %s\n", i, i, at(start.Add(time.Duration(i)*time.Minute)))

@@ -16,7 +16,6 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"github.com/convene/convene/feed"
 	"github.com/convene/convene/store"
 )
 
@@ -45,16 +44,7 @@ const readLayout = `(() => {
 
 func TestEmailInBrowser(t *testing.T) {
 	chromium := need(t, "chromium", "/usr/bin/chromium")
-	s := mustParse(t, goldenSchedule)
-	st, err := store.Open(t.TempDir() + "/state.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	set, err := feed.Render(context.Background(), s, st, utc("2023-07-01T00:00Z"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, set := goldenFeeds(t)
 	o := s.Single(&s.Sessions[0])
 	row := store.OutboxRow{Ident: "screenshot", Kind: KindReminder, Occurrence: o.Key(), Offset: time.Hour, Recipient: "ann@example.org",
 		Zone: "Europe/London", Unsubscribe: "https://group.example.org/unsubscribe/k3y", Starts: o.Start}

@@ -6,7 +6,6 @@ package mailer
 
 import (
 	"bytes"
-	"context"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -20,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/convene/convene/feed"
 	"github.com/convene/convene/store"
 )
 
@@ -150,16 +148,7 @@ func TestDKIMVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := mustParse(t, goldenSchedule)
-	st, err := store.Open(t.TempDir() + "/state.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	set, err := feed.Render(context.Background(), s, st, utc("2023-07-01T00:00Z"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, set := goldenFeeds(t)
 	for _, key := range []crypto.Signer{rsaKey, edKey} {
 		signer, err := NewDKIM("example.org", "convene", key)
 		if err != nil {

@@ -48,7 +48,10 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-func TestMessageGolden(t *testing.T) {
+// goldenFeeds parses goldenSchedule and renders its feeds on a fresh
+// state: the composer of the message tests.
+func goldenFeeds(t *testing.T) (*schedule.Schedule, *feed.Set) {
+	t.Helper()
 	s := mustParse(t, goldenSchedule)
 	st, err := store.Open(t.TempDir() + "/state.db")
 	if err != nil {
@@ -59,6 +62,11 @@ func TestMessageGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, set
+}
+
+func TestMessageGolden(t *testing.T) {
+	s, set := goldenFeeds(t)
 	c := &Composer{Schedule: s, Feeds: set}
 	o := s.Single(&s.Sessions[0])
 	moved := o
