@@ -168,7 +168,7 @@ func TestDiffFiles(t *testing.T) {
 	// An edit of a whole series prints once.
 	writeFiles(t, dir, map[string]string{"later.toml": strings.Replace(strings.Replace(diffOld(), day(2)+"T19:00:00", day(2)+"T19:30:00", 1), `title = "Weekly"`, `title = "Weekly reading"`, 1)})
 	out, _ = runDiff(t, old, filepath.Join(dir, "later.toml"))
-	weekly1 := diffDay.AddDate(0, 0, 2).Format("20060102") + "T190000"
+	weekly1 := diffDay.AddDate(0, 0, 2).Format("20060102") + "T193000" // its new key
 	wantLines(t, out, "  moved      weekly: 4 meetings alike; the first, weekly/"+weekly1+" \"Weekly reading\":\n             from "+at(day(2), "19:00", "")+"\n             to   "+at(day(2), "19:30", "")+"\n             changed: title\n             SEQUENCE 1\n")
 	if strings.Count(out, "  moved  ") != 1 {
 		t.Errorf("a series moved as a whole prints more than once:\n%s", out)
