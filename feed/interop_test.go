@@ -10,7 +10,6 @@ package feed
 // part with a message, unless CONVENE_REQUIRE_INTEROP=1 (as in .ci/run).
 
 import (
-	"archive/zip"
 	"bufio"
 	"bytes"
 	"context"
@@ -149,23 +148,24 @@ func libicalCommand(t *testing.T) []string {
 }
 
 func pythonCommand(t *testing.T) []string {
-	const python = "/usr/bin/python3"
-	if out, err := exec.Command(python, "-c", "import icalendar, recurring_ical_events").CombinedOutput(); err != nil {
-		interopMissing(t, "python: %s cannot import icalendar and recurring_ical_events (apt-get install python3-icalendar python3-recurring-ical-events): %v %s",
-			python, err, bytes.TrimSpace(out))
-	}
-	return []string{python, filepath.Join(parsersDir(t), "pyical.py")}
+	return pythonScript(t, "pyical.py", "icalendar, recurring_ical_events", "python3-icalendar python3-recurring-ical-events")
 }
 
 // vobjectCommand runs python vobject, the parser of the Radicale server,
 // which reads VTIMEZONEs through dateutil's tzical.
 func vobjectCommand(t *testing.T) []string {
+	return pythonScript(t, "pyvobject.py", "vobject", "python3-vobject")
+}
+
+// pythonScript returns the command that runs script in testdata/parsers
+// with Debian's python, which must import modules (from packages).
+func pythonScript(t *testing.T, script, modules, packages string) []string {
 	const python = "/usr/bin/python3"
-	if out, err := exec.Command(python, "-c", "import vobject").CombinedOutput(); err != nil {
-		interopMissing(t, "python vobject: %s cannot import vobject (apt-get install python3-vobject): %v %s",
-			python, err, bytes.TrimSpace(out))
+	if out, err := exec.Command(python, "-c", "import "+modules).CombinedOutput(); err != nil {
+		interopMissing(t, "%s: %s cannot import %s (apt-get install %s): %v %s",
+			script, python, modules, packages, err, bytes.TrimSpace(out))
 	}
-	return []string{python, filepath.Join(parsersDir(t), "pyvobject.py")}
+	return []string{python, filepath.Join(parsersDir(t), script)}
 }
 
 // run runs a parser and returns its standard output.
@@ -446,15 +446,7 @@ type zoneQuery struct {
 
 // zoneNames reads every zone name in Go's zone database.
 func zoneNames(t *testing.T) []string {
-	out, err := exec.Command("go", "env", "GOROOT").Output()
-	if err != nil {
-		t.Fatalf("go env GOROOT: %v", err)
-	}
-	zr, err := zipOpen(filepath.Join(strings.TrimSpace(string(out)), "lib", "time", "zoneinfo.zip"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return zr
+	return sortedKeys(goZoneData(t))
 }
 
 // zoneProbes returns the instants at which loc is checked: for every
@@ -614,23 +606,6 @@ func dayJump(name string, from, to time.Time) bool {
 		}
 	}
 	return false
-}
-
-// zipOpen lists the zone names in Go's zoneinfo.zip.
-func zipOpen(path string) ([]string, error) {
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		return nil, fmt.Errorf("read zone names: %w", err)
-	}
-	defer zr.Close()
-	var names []string
-	for _, f := range zr.File {
-		if !f.FileInfo().IsDir() {
-			names = append(names, f.Name)
-		}
-	}
-	sort.Strings(names)
-	return names, nil
 }
 
 // newZoneCalendar returns an empty VCALENDAR to hold VTIMEZONEs.
