@@ -31,8 +31,9 @@ const (
 // Key defines one key of events.toml. Keys is the one definition of the
 // file's contract: the decoder refuses any key it does not list, and
 // schema/events.schema.json is generated from it (go generate ./schema).
-// To add a key, add it here, read it in load.go, and use it in
-// testdata/every-key.toml (a test checks all three agree).
+// To add a key: add it here, read it in load.go, use it in
+// testdata/every-key.toml, document it in the README's events.toml
+// section, and run go generate ./schema; tests fail until all agree.
 type Key struct {
 	Name     string
 	Kind     Kind
