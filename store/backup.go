@@ -30,28 +30,59 @@ func (i Info) String() string {
 	return fmt.Sprintf("schema %d, %d subscribers, %d versions, %d bytes", i.Schema, i.Subscribers, i.Versions, i.Bytes)
 }
 
-// openReadOnly opens an existing state file without creating, migrating
-// or locking it, so that it can be read while the daemon runs.
-func openReadOnly(path string) (*sql.DB, error) {
+// readOnly is a state file opened without creating, migrating or locking
+// it, so that it can be read while the daemon runs.
+type readOnly struct {
+	*sql.DB
+	path           string
+	hadWAL, hadSHM bool
+}
+
+func openReadOnly(path string) (*readOnly, error) {
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("state %s does not exist", path)
 		}
 		return nil, err
 	}
+	r := &readOnly{path: path, hadWAL: exists(path + "-wal"), hadSHM: exists(path + "-shm")}
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
 		return nil, fmt.Errorf("open state %s: %w", path, err)
 	}
-	return db, nil
+	r.DB = db
+	return r, nil
+}
+
+// Close closes the file. Reading a state in WAL mode makes its -wal and
+// -shm files, which a reader cannot remove; when no daemon had them (they
+// were absent and the -wal is still empty), they go, so that a backup run
+// as root never leaves files the daemon's user cannot write.
+func (r *readOnly) Close() error {
+	err := r.DB.Close()
+	if !r.hadWAL && !r.hadSHM {
+		if st, e := os.Stat(r.path + "-wal"); e == nil && st.Size() == 0 {
+			os.Remove(r.path + "-wal")
+			os.Remove(r.path + "-shm")
+		}
+	}
+	return err
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }
 
 // Backup writes a consistent copy of the state file src, which may be in
 // use, to the new file dst, checks the copy, and returns what it holds.
 // It refuses to overwrite dst.
 func Backup(ctx context.Context, src, dst string) (Info, error) {
-	if _, err := os.Lstat(dst); err == nil {
+	if exists(dst) {
 		return Info{}, fmt.Errorf("backup: %s already exists: give a new name, or remove it first", dst)
+	}
+	if st, err := os.Stat(filepath.Dir(dst)); err != nil || !st.IsDir() {
+		return Info{}, fmt.Errorf("backup: the directory %s does not exist: create it first", filepath.Dir(dst))
 	}
 	db, err := openReadOnly(src)
 	if err != nil {

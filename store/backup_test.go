@@ -258,3 +258,44 @@ func TestRestoreRefusesAHeldState(t *testing.T) {
 		t.Errorf("the held state has %d subscribers, want 1", len(subs))
 	}
 }
+
+// Reading a stopped daemon's state leaves no -wal or -shm behind (made by
+// root, they would lock the daemon's user out); a running daemon's stay.
+func TestBackupLeavesNoWALFiles(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, live := open(t)
+	s.AddSubscriber(ctx, time.Now(), "a@example.org", "UTC", nil)
+	s.Close()
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if exists(live + suffix) {
+			t.Fatalf("%s%s exists after Close", live, suffix)
+		}
+	}
+	if _, err := Backup(ctx, live, filepath.Join(dir, "a.db")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Check(ctx, live); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if exists(live + suffix) {
+			t.Errorf("backup of a stopped state left %s%s", live, suffix)
+		}
+	}
+	s, err := Open(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.AddSubscriber(ctx, time.Now(), "b@example.org", "UTC", nil)
+	if _, err := Backup(ctx, live, filepath.Join(dir, "b.db")); err != nil {
+		t.Fatal(err)
+	}
+	if !exists(live+"-wal") || !exists(live+"-shm") {
+		t.Error("backup of a running state removed its -wal or -shm")
+	}
+	if _, err := Backup(ctx, live, filepath.Join(dir, "no", "such", "c.db")); err == nil || !strings.Contains(err.Error(), "does not exist: create it first") {
+		t.Errorf("backup into a missing directory = %v", err)
+	}
+}
