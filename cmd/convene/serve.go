@@ -85,9 +85,10 @@ type daemon struct {
 // error it closes what it opened.
 func openDaemon(ctx context.Context, c *serveConfig, log *slog.Logger) (d *daemon, err error) {
 	d = &daemon{log: log, config: c.config}
+	opened := d // an error return sets d to nil
 	defer func() {
 		if err != nil {
-			d.close()
+			opened.close()
 		}
 	}()
 	if d.store, err = store.OpenExclusive(c.state); err != nil { // one serve per state
