@@ -49,6 +49,7 @@ type sim struct {
 	tr    Transport
 	text  string // the loaded events.toml
 	timer *time.Timer
+	log   *syncBuffer // every worker's log
 	// got is every message received, in order, with the fake time.
 	got []simMessage
 	// onMessage, if set, is called with each message as it is received.
@@ -65,7 +66,7 @@ type simMessage struct {
 
 func newSim(t testing.TB, now time.Time, o Options) *sim {
 	x := &sim{t: t, ctx: context.Background(), clock: &fakeClock{t: now}, srv: newSMTPServer(t),
-		path: t.TempDir() + "/state.db", opts: o, timer: time.NewTimer(time.Hour)}
+		path: t.TempDir() + "/state.db", opts: o, timer: time.NewTimer(time.Hour), log: &syncBuffer{}}
 	x.open()
 	t.Cleanup(x.close)
 	return x
@@ -78,7 +79,7 @@ func (x *sim) open() {
 	}
 	x.st, x.tr = st, smtpTransport(x.t, x.srv.URL(), "")
 	o := x.opts
-	o.Store, o.Transport, o.Now = st, x.tr, x.clock.Now
+	o.Store, o.Transport, o.Now, o.Log = st, x.tr, x.clock.Now, newTestLogger(x.log)
 	if o.RetryBase == 0 {
 		o.RetryBase, o.RetryMax = 10*time.Second, time.Minute
 	}
@@ -381,6 +382,9 @@ func TestMissedRemindersExpire(t *testing.T) {
 	}
 	if !maps.Equal(got, want) {
 		t.Errorf("outbox after downtime: %v, want %v\n%s", got, want, dump(rows))
+	}
+	if log := x.log.String(); strings.Count(log, "expired: missed") != 2 {
+		t.Errorf("want one INFO line per expired reminder, log:\n%s", log)
 	}
 	m := metrics.New("test")
 	m.WatchOutbox(x.st, time.Second)

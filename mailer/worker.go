@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -206,6 +208,9 @@ func (w *Worker) replan(ctx context.Context, sn *snapshot) error {
 	w.loaded.Store(sn)
 	w.snap.Store(sn)
 	w.warm.Store(true)
+	for _, id := range slices.Sorted(maps.Keys(ch.Expire)) {
+		w.o.Log.Info("expired: "+ch.Expire[id], "id", id)
+	}
 	w.o.Log.Info("reminders planned", "reminders", len(want), "recipients", len(rcpts),
 		"dropped", len(ch.Delete), "expired", len(ch.Expire), "notices", len(ch.Insert))
 	select {
