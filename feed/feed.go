@@ -8,8 +8,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +49,16 @@ type Set struct {
 	sched    *schedule.Schedule
 	versions map[string]store.Version
 	segs     map[string][]segment // by series id, every series; only read
+	// What the next Update reuses: the events of sessions by key, and
+	// each document laid out with the Doc built from it.
+	comps map[string]*component
+	docs  map[string]builtDoc
+}
+
+// builtDoc is a document laid out and the Doc assembled from it.
+type builtDoc struct {
+	d   *doc
+	out Doc
 }
 
 // Render builds every feed of s. Versions come from st, stamped at now:
@@ -57,8 +70,17 @@ func Render(ctx context.Context, s *schedule.Schedule, st State, now time.Time) 
 
 // Update is Render for a schedule that replaces the one prev was rendered
 // from (nil: none): what did not change is taken from prev.
+//
+// A session whose inputs (its occurrence, the calendar's URL and
+// organizer) are equal to those it had in prev keeps prev's serialized
+// event, and its document, when the calendar's head is the same too,
+// keeps its bytes and ETag: an edit of one session serializes one event
+// and assembles the documents that hold it.
 func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now time.Time) (*Set, error) {
-	r := &renderer{s: s, segs: map[string][]segment{}}
+	r := &renderer{s: s, segs: map[string][]segment{}, prev: prev}
+	if prev != nil && sameHead(prev.sched, s) {
+		r.prevDocs = prev.docs
+	}
 	var all []*component
 	series := map[string][]*component{}
 	// Occurrences in a gap or an overlap get an override that states
@@ -70,8 +92,7 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 		}
 	}
 	for i := range s.Sessions {
-		o := s.Single(&s.Sessions[i])
-		all = append(all, r.event(o, nil))
+		all = append(all, r.session(s.Single(&s.Sessions[i])))
 	}
 	for i := range s.Series {
 		sr := &s.Series[i]
@@ -98,7 +119,12 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 		docs["/series/"+id+".ics"] = r.layout(s.Calendar.Name+": "+cs[0].title, cs)
 	}
 	for i, ss := range s.Sessions {
-		docs["/sessions/"+ss.ID+".ics"] = r.layout(s.Calendar.Name+": "+ss.Title, all[i:i+1])
+		name := "/sessions/" + ss.ID + ".ics"
+		if b, ok := r.prevDocs[name]; ok && len(b.d.cs) == 1 && b.d.cs[0] == all[i] {
+			docs[name] = b.d // the same head and the same event
+			continue
+		}
+		docs[name] = r.layout(s.Calendar.Name+": "+ss.Title, all[i:i+1])
 	}
 	prints := make(map[string]string, len(all)+len(docs))
 	for _, c := range all {
@@ -111,14 +137,27 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 	if err != nil {
 		return nil, err
 	}
+	comps := map[string]*component{}
+	restamped := map[*component]bool{}
 	for _, c := range all {
-		c.stamp(versions[c.key])
+		if c.stamp(versions[c.key]) {
+			restamped[c] = true
+		}
+		if c.in != nil {
+			comps[c.key] = c
+		}
 	}
 
-	set := &Set{Series: map[string]Doc{}, Sessions: map[string]Doc{}, sched: s, versions: versions, segs: r.segs}
+	set := &Set{Series: map[string]Doc{}, Sessions: map[string]Doc{}, sched: s, versions: versions, segs: r.segs,
+		comps: comps, docs: make(map[string]builtDoc, len(docs))}
 	for name, dd := range docs {
-		body := dd.bytes()
-		d := Doc{Body: body, ETag: etag(body), Modified: versions["doc:"+name].Modified}
+		var d Doc
+		if b, ok := r.prevDocs[name]; ok && b.d == dd && !restamped[dd.cs[0]] && b.out.Modified.Equal(versions["doc:"+name].Modified) {
+			d = b.out // every part kept, every version the same
+		} else {
+			d = Doc{Body: dd.bytes(), ETag: dd.etag(), Modified: versions["doc:"+name].Modified}
+		}
+		set.docs[name] = builtDoc{dd, d}
 		switch {
 		case name == "/calendar.ics":
 			set.All = d
@@ -177,9 +216,49 @@ func (set *Set) Sequence(o schedule.Occurrence) int {
 	return set.versions[r.uid(o)].Sequence
 }
 
-func etag(body []byte) string {
-	sum := sha256.Sum256(body)
-	return `"` + hex.EncodeToString(sum[:16]) + `"`
+// etag is the ETag of the document's bytes, found without reading them:
+// they are its head, VTIMEZONEs and events, which its fingerprint
+// covers, and the versions stamped into its events.
+func (d *doc) etag() string {
+	h := sha256.New()
+	io.WriteString(h, d.print())
+	var b [24]byte
+	for _, c := range d.cs {
+		binary.BigEndian.PutUint64(b[0:], uint64(c.v.Sequence))
+		binary.BigEndian.PutUint64(b[8:], uint64(c.v.Created.Unix()))
+		binary.BigEndian.PutUint64(b[16:], uint64(c.v.Modified.Unix()))
+		h.Write(b[:])
+	}
+	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
+}
+
+// sessionInput is everything the event of a one-off session is made
+// from before stamping: equal inputs serialize equal bytes.
+type sessionInput struct {
+	o         schedule.Occurrence
+	url       string
+	organizer schedule.Organizer
+}
+
+// session returns the event of a one-off session, taken from the
+// previous render when its inputs are equal.
+func (r *renderer) session(o schedule.Occurrence) *component {
+	in := &sessionInput{o: o, url: r.s.Calendar.URL, organizer: r.s.Calendar.Organizer}
+	if r.prev != nil {
+		if c, ok := r.prev.comps[r.key(o)]; ok && reflect.DeepEqual(c.in, in) {
+			return c
+		}
+	}
+	c := r.event(o, nil)
+	c.in = in
+	return c
+}
+
+// sameHead reports whether the calendars of a and b write the same
+// document heads.
+func sameHead(a, b *schedule.Schedule) bool {
+	return a.Calendar.Name == b.Calendar.Name && a.Calendar.Description == b.Calendar.Description &&
+		a.Calendar.Zone == b.Calendar.Zone
 }
 
 // component is a VEVENT with the content that its fingerprint covers.
@@ -188,7 +267,10 @@ type component struct {
 	print string
 	sum   [sha256.Size]byte // of print
 	title string
-	body  []byte // the stamped VEVENT
+	body  []byte        // the stamped VEVENT
+	v     store.Version // stamped into body
+	in    *sessionInput // what a session's event was made from; nil for a series'
+	named bool          // it names its zone in a TZID
 	zone  *time.Location
 	gmt   bool      // it writes times in gmt
 	from  time.Time // earliest instant it names
@@ -198,7 +280,14 @@ type component struct {
 // stamp sets body: the VEVENT as serialized for its fingerprint, with the
 // properties that come from the state store added at its end. Each event
 // is serialized once, however many documents hold it.
-func (c *component) stamp(v store.Version) {
+//
+// It reports whether it wrote body: not when c, kept from the previous
+// render, has the version it was stamped with.
+func (c *component) stamp(v store.Version) bool {
+	if c.body != nil && c.v == v {
+		return false
+	}
+	c.v = v
 	var props ics.ComponentBase
 	stamp(&props, ics.ComponentPropertyDtstamp, v.Modified)
 	stamp(&props, ics.ComponentPropertyCreated, v.Created)
@@ -213,6 +302,7 @@ func (c *component) stamp(v store.Version) {
 	}
 	b.WriteString(end)
 	c.body = b.Bytes()
+	return true
 }
 
 type zoneKey struct {
@@ -239,8 +329,13 @@ func cachedTimezone(k zoneKey, loc *time.Location) []byte {
 }
 
 type renderer struct {
-	s    *schedule.Schedule
-	segs map[string][]segment // see segments
+	s        *schedule.Schedule
+	segs     map[string][]segment // see segments
+	prev     *Set                 // the previous render, or nil
+	prevDocs map[string]builtDoc  // its documents, when their heads are the same
+	// head and tail of every document's calendar properties, either
+	// side of its name (shared, see head)
+	headStart, headEnd []byte
 }
 
 // odd reports whether o is an occurrence of a series that clients would
@@ -344,7 +439,8 @@ func (r *renderer) event(o schedule.Occurrence, seg *segment) *component {
 		from, to = o.Start, horizon
 	}
 	return &component{key: key, print: b.String(), sum: sha256.Sum256([]byte(b.String())), title: o.Title,
-		zone: o.Zone, from: from, to: to, gmt: strings.Contains(b.String(), "TZID="+gmt.String()+":")}
+		zone: o.Zone, from: from, to: to, gmt: strings.Contains(b.String(), "TZID="+gmt.String()+":"),
+		named: o.Zone != time.UTC && strings.Contains(b.String(), "TZID="+tzid(o.Zone)+":")}
 }
 
 func (r *renderer) seriesFixed(id string) bool {
@@ -397,9 +493,10 @@ func (r *renderer) description(o schedule.Occurrence) string {
 // and the VTIMEZONEs and VEVENTs, serialized by it once each, are put in
 // place by bytes.
 type doc struct {
-	head []byte   // BEGIN:VCALENDAR and its properties
-	tzs  [][]byte // a VTIMEZONE for each zone the events name
-	cs   []*component
+	head    []byte   // BEGIN:VCALENDAR and its properties
+	tzs     [][]byte // a VTIMEZONE for each zone the events name
+	cs      []*component
+	printed string // print, once found
 }
 
 const calendarEnd = "END:VCALENDAR" + crlf
@@ -407,6 +504,9 @@ const calendarEnd = "END:VCALENDAR" + crlf
 // print fingerprints what the document holds besides the versions of its
 // events.
 func (d *doc) print() string {
+	if d.printed != "" {
+		return d.printed
+	}
 	h := sha256.New()
 	h.Write(d.head)
 	for _, tz := range d.tzs {
@@ -415,7 +515,8 @@ func (d *doc) print() string {
 	for _, c := range d.cs {
 		h.Write(c.sum[:])
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	d.printed = hex.EncodeToString(h.Sum(nil))
+	return d.printed
 }
 
 // bytes assembles the document from its stamped events.
@@ -441,29 +542,13 @@ func (d *doc) bytes() []byte {
 // layout lays out a VCALENDAR holding cs, with one VTIMEZONE for each
 // zone they use, before the first VEVENT.
 func (r *renderer) layout(name string, cs []*component) *doc {
-	cal := ics.NewCalendarFor("convene")
-	cal.CalendarProperties = cal.CalendarProperties[:0]
-	cal.SetVersion("2.0")
-	cal.SetProductId("-//convene//convene//EN")
-	cal.SetCalscale("GREGORIAN")
-	cal.SetMethod(ics.MethodPublish)
-	cal.SetName(text(name))
-	cal.SetXWRCalName(text(name))
-	if d := r.s.Calendar.Description; d != "" {
-		cal.SetDescription(text(d))
-		cal.SetXWRCalDesc(text(d))
-	}
-	cal.SetXWRTimezone(tzid(r.s.Calendar.Zone))
-	cal.SetRefreshInterval(Refresh)
-	cal.SetXPublishedTTL(Refresh)
-
 	type span struct{ from, to time.Time }
 	spans := map[string]*span{}
 	var order []*time.Location
 	for _, c := range cs {
 		// A series with an offset start writes no time in its zone:
 		// a VTIMEZONE nothing names would only make the file longer.
-		if c.zone == time.UTC || !strings.Contains(c.print, "TZID="+tzid(c.zone)+":") {
+		if !c.named {
 			continue
 		}
 		sp := spans[tzid(c.zone)]
@@ -488,11 +573,53 @@ func (r *renderer) layout(name string, cs []*component) *doc {
 			break
 		}
 	}
-	head := serialize(cal)
-	d := &doc{head: head[:len(head)-len(calendarEnd)], cs: cs}
+	d := &doc{head: r.head(name), cs: cs}
 	for _, loc := range order {
 		sp := spans[tzid(loc)]
 		d.tzs = append(d.tzs, cachedTimezone(zoneKey{loc.String(), min(sp.from.Year(), tzFloor), max(sp.to.Year(), horizon.Year())}, loc))
 	}
 	return d
+}
+
+// namePlaceholder stands for a document's name while the calendar
+// properties every document shares are serialized once.
+const namePlaceholder = "CONVENE-DOCUMENT-NAME"
+
+// head returns BEGIN:VCALENDAR and the calendar properties of a document
+// called name. What every document shares is serialized once per render;
+// only the name's two properties are written for each document.
+func (r *renderer) head(name string) []byte {
+	if r.headStart == nil {
+		cal := ics.NewCalendarFor("convene")
+		cal.CalendarProperties = cal.CalendarProperties[:0]
+		cal.SetVersion("2.0")
+		cal.SetProductId("-//convene//convene//EN")
+		cal.SetCalscale("GREGORIAN")
+		cal.SetMethod(ics.MethodPublish)
+		cal.SetName(namePlaceholder)
+		cal.SetXWRCalName(namePlaceholder)
+		if d := r.s.Calendar.Description; d != "" {
+			cal.SetDescription(text(d))
+			cal.SetXWRCalDesc(text(d))
+		}
+		cal.SetXWRTimezone(tzid(r.s.Calendar.Zone))
+		cal.SetRefreshInterval(Refresh)
+		cal.SetXPublishedTTL(Refresh)
+		all := serialize(cal)
+		all = all[:len(all)-len(calendarEnd)]
+		names := []byte("NAME:" + namePlaceholder + crlf + "X-WR-CALNAME:" + namePlaceholder + crlf)
+		i := bytes.Index(all, names)
+		r.headStart, r.headEnd = all[:i], all[i+len(names):]
+	}
+	var props ics.ComponentBase
+	props.AddProperty(ics.ComponentProperty(ics.PropertyName), text(name))
+	props.AddProperty(ics.ComponentProperty(ics.PropertyXWRCalName), text(name))
+	var b bytes.Buffer
+	b.Grow(len(r.headStart) + len(r.headEnd) + 2*len(name) + 40)
+	b.Write(r.headStart)
+	for _, p := range props.Properties {
+		_ = p.SerializeTo(&b, serialConfig())
+	}
+	b.Write(r.headEnd)
+	return b.Bytes()
 }
