@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -22,8 +23,21 @@ import (
 // render, page, reminders, swap) in process, as the watcher runs it:
 // "edit" changes one session's title, "unchanged" reloads the same
 // bytes (a SIGHUP: reminders planned again, nothing rendered).
+//
+// CONVENE_BENCH_SESSIONS=3000,30000 sets the sizes.
 func BenchmarkPipeline(b *testing.B) {
-	for _, n := range []int{10000, 100000} {
+	sizes := []int{10000, 100000}
+	if v := os.Getenv("CONVENE_BENCH_SESSIONS"); v != "" {
+		sizes = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				b.Fatalf("CONVENE_BENCH_SESSIONS: %v", err)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	for _, n := range sizes {
 		dir := b.TempDir()
 		config := writeSchedule(b, dir, n, "Pipeline")
 		p := newPipeline(b, dir, config)
@@ -67,7 +81,7 @@ func BenchmarkPipeline(b *testing.B) {
 // reminder worker, its state file in dir.
 func newPipeline(b *testing.B, dir, config string) *reload.Pipeline {
 	b.Helper()
-	st, err := store.Open(filepath.Join(dir, "state.db"))
+	st, err := store.OpenExclusive(filepath.Join(dir, "state.db")) // as serve does
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -225,13 +225,14 @@ func (p *Pipeline) reload(ctx context.Context) (*Snapshot, error) {
 // if it succeeds; swap then makes everything else visible.
 func (p *Pipeline) build(ctx context.Context, prev *Snapshot, data []byte, name string) (*Snapshot, error) {
 	now := p.cfg.Now()
-	s, err := schedule.Parse(name, data)
-	if err != nil {
-		return nil, err
-	}
+	var prevSched *schedule.Schedule
 	var prevSet *feed.Set
 	if prev != nil {
-		prevSet = prev.Feeds
+		prevSched, prevSet = prev.Schedule, prev.Feeds
+	}
+	s, err := schedule.Reparse(prevSched, name, data)
+	if err != nil {
+		return nil, err
 	}
 	set, err := feed.Update(ctx, prevSet, s, p.cfg.Store, now)
 	if err != nil {

@@ -99,12 +99,22 @@ func Parse(name string, data []byte) (*Schedule, error) {
 	d := &decoder{file: name, text: data}
 	s := d.schedule(raw)
 	if len(d.problems) > 0 {
-		sort.SliceStable(d.problems, func(i, j int) bool { return d.problems[i].Line < d.problems[j].Line })
-		return nil, d.problems
+		return nil, d.sorted()
 	}
+	d.finish(s)
+	return s, nil
+}
+
+// sorted returns the problems in the order of their lines.
+func (d *decoder) sorted() Problems {
+	sort.SliceStable(d.problems, func(i, j int) bool { return d.problems[i].Line < d.problems[j].Line })
+	return d.problems
+}
+
+// finish gives s its warnings, in the order of their lines.
+func (d *decoder) finish(s *Schedule) {
 	sort.SliceStable(d.warnings, func(i, j int) bool { return d.warnings[i].Line < d.warnings[j].Line })
 	s.Warnings = d.warnings
-	return s, nil
 }
 
 type decoder struct {
@@ -216,7 +226,12 @@ func (d *decoder) schedule(raw map[string]any) *Schedule {
 	}
 	for i, v := range top.tables("sessions") {
 		path := fmt.Sprintf("sessions[%d]", i)
-		ss := d.session(path, v, &s.Calendar)
+		var ss Session
+		if pt, ok := v.(*parsedTable); ok { // Reparse
+			ss = d.cachedSession(path, pt, &s.Calendar)
+		} else {
+			ss = d.session(path, v, &s.Calendar)
+		}
 		unique(path+".id", ss.ID)
 		s.Sessions = append(s.Sessions, ss)
 	}

@@ -32,6 +32,8 @@ type Schedule struct {
 	// Warnings are what some calendar apps show differently from what
 	// the file means; they do not make the file invalid.
 	Warnings []Problem
+
+	tables map[string]*parsedTable // by text, for Reparse
 }
 
 // Calendar holds the group-wide settings and defaults.

@@ -1,0 +1,180 @@
+package schedule
+
+import (
+	"reflect"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Reparse is Parse for a new text of the file prev was parsed from (nil:
+// none). The text is cut where each [[sessions]] and [[series]] table
+// starts; a table whose text did not change is not decoded again, and a
+// session whose text and calendar defaults did not change and that had
+// nothing to report keeps its value. Everything else (ids unique, every
+// series) is checked as Parse checks it, so the result and the problems
+// are those of Parse. A file laid out otherwise (a table such as
+// [reminders] after the first session) is parsed whole.
+func Reparse(prev *Schedule, name string, data []byte) (*Schedule, error) {
+	if len(data) > MaxFileSize {
+		return Parse(name, data)
+	}
+	head, chunks, ok := splitTables(string(data))
+	if !ok {
+		return Parse(name, data)
+	}
+	var raw map[string]any
+	if _, err := toml.Decode(head, &raw); err != nil || raw["sessions"] != nil || raw["series"] != nil {
+		return Parse(name, data)
+	}
+	var old map[string]*parsedTable
+	if prev != nil {
+		old = prev.tables
+	}
+	tables := make(map[string]*parsedTable, len(chunks))
+	var sessions, series []any
+	for _, c := range chunks {
+		pt := old[c.text]
+		if pt == nil {
+			var one map[string]any
+			if _, err := toml.Decode(c.text, &one); err != nil {
+				return Parse(name, data) // for the exact message and line
+			}
+			v, ok := only(one, c.kind)
+			if !ok {
+				return Parse(name, data)
+			}
+			pt = &parsedTable{text: c.text, raw: v}
+		}
+		tables[c.text] = pt
+		if c.kind == "sessions" {
+			sessions = append(sessions, pt)
+		} else {
+			series = append(series, pt.raw)
+		}
+	}
+	if sessions != nil {
+		raw["sessions"] = sessions
+	}
+	if series != nil {
+		raw["series"] = series
+	}
+	d := &decoder{file: name, text: data}
+	s := d.schedule(raw)
+	if len(d.problems) > 0 {
+		return nil, d.sorted()
+	}
+	d.finish(s)
+	s.tables = tables
+	return s, nil
+}
+
+// parsedTable is one [[sessions]] or [[series]] table of a file: as
+// decoded, and for a session that had nothing to report, its value and
+// the calendar defaults it was read with.
+type parsedTable struct {
+	text    string
+	raw     any // as decoded; dropped once session is kept
+	session *Session
+	cal     Calendar
+}
+
+// cachedSession reads the session of pt at path, or returns the one
+// kept.
+func (d *decoder) cachedSession(path string, pt *parsedTable, cal *Calendar) Session {
+	if pt.session != nil && reflect.DeepEqual(pt.cal, *cal) {
+		return *pt.session
+	}
+	raw := pt.raw
+	if raw == nil { // kept, but the calendar's defaults changed
+		var one map[string]any
+		toml.Decode(pt.text, &one) // it decoded before
+		raw, _ = only(one, "sessions")
+	}
+	problems, warnings := len(d.problems), len(d.warnings)
+	ss := d.session(path, raw, cal)
+	if len(d.problems) == problems && len(d.warnings) == warnings {
+		pt.session, pt.cal, pt.raw = &ss, *cal, nil
+	} else {
+		pt.raw = raw
+	}
+	return ss
+}
+
+// tableText is the text of one [[sessions]] or [[series]] table, with
+// the tables nested in it.
+type tableText struct {
+	kind string // "sessions" or "series"
+	text string
+}
+
+// splitTables cuts text into what comes before the first [[sessions]]
+// or [[series]] header and one piece per such header. It reads the text
+// as keyLines does, so that a header inside a multi-line string is not
+// taken for one; ok is false when a header other than a session's or a
+// series' own follows the first of them.
+func splitTables(text string) (head string, tables []tableText, ok bool) {
+	var sc valueScanner
+	start, kind := -1, ""
+	pos := 0
+	for pos < len(text) {
+		end := strings.IndexByte(text[pos:], '\n')
+		next := len(text)
+		if end >= 0 {
+			next = pos + end + 1
+		}
+		line := text[pos:next]
+		if sc.open() {
+			sc.scan(line)
+			pos = next
+			continue
+		}
+		t := strings.TrimSpace(line)
+		switch {
+		case t == "" || t[0] == '#':
+		case t[0] == '[':
+			name := strings.TrimSpace(strings.Trim(cut(t, "]"), "[ "))
+			if strings.HasPrefix(t, "[[") && (name == "sessions" || name == "series") {
+				if start >= 0 {
+					tables = append(tables, tableText{kind, text[start:pos]})
+				} else {
+					head = text[:pos]
+				}
+				start, kind = pos, name
+				break
+			}
+			if start >= 0 && !strings.HasPrefix(name, kind+".") {
+				return "", nil, false
+			}
+		default:
+			if _, value, found := strings.Cut(t, "="); found {
+				sc.scan(value)
+			}
+		}
+		pos = next
+	}
+	if start < 0 {
+		return text, nil, true
+	}
+	tables = append(tables, tableText{kind, text[start:]})
+	return head, tables, true
+}
+
+// only returns the one table of the array kind in m, decoded from the
+// text of one table.
+func only(m map[string]any, kind string) (any, bool) {
+	if len(m) != 1 {
+		return nil, false
+	}
+	switch l := m[kind].(type) {
+	case []map[string]any:
+		if len(l) == 1 {
+			return l[0], true
+		}
+	case []any:
+		if len(l) == 1 {
+			return l[0], true
+		}
+	}
+	return nil, false
+}

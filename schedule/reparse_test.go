@@ -1,0 +1,106 @@
+package schedule
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestReparseMatchesParse: over random rounds of edits, Reparse from the
+// previous result gives what Parse gives: the same schedule, or the same
+// problems. The edits change titles, the calendar's defaults, add and
+// remove sessions, break and fix a value, put a header inside a
+// multi-line string, and move a table after the sessions.
+func TestReparseMatchesParse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	titles := make([]string, 20)
+	for i := range titles {
+		titles[i] = fmt.Sprint("Session ", i)
+	}
+	duration, zone, broken, trailing, tricky := "1h", "Europe/Berlin", -1, false, false
+	text := func() string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "[calendar]\nname = \"G\"\ntimezone = %q\nduration = %q\n", zone, duration)
+		if !trailing {
+			b.WriteString("\n[reminders]\nbefore = [\"1h\"]\n")
+		}
+		b.WriteString("\n[[series]]\nid = \"weekly\"\ntitle = \"Weekly\"\nstart = 2030-03-03T19:00:00\nrrule = \"FREQ=WEEKLY;COUNT=5\"\n\n[[series.changes]]\noccurrence = 2030-03-10\ntitle = \"Changed\"\n")
+		for i, title := range titles {
+			start := fmt.Sprintf("2030-%02d-%02dT18:00:00", 1+i%12, 1+i%28)
+			if i == broken {
+				start = `"tomorrow"`
+			}
+			fmt.Fprintf(&b, "\n[[sessions]]\nid = \"s%d\"\ntitle = %q\nstart = %s\n", i, title, start)
+			if tricky && i == 3 {
+				b.WriteString("description = \"\"\"\n[[sessions]]\nnot a header\n\"\"\"\n")
+			}
+		}
+		if trailing {
+			b.WriteString("\n[reminders]\nbefore = [\"1h\"]\n")
+		}
+		return b.String()
+	}
+	var prev *Schedule
+	for round := range 120 {
+		switch k := rng.IntN(12); {
+		case k < 5:
+			titles[rng.IntN(len(titles))] = fmt.Sprint("Title ", round)
+		case k == 5:
+			duration = fmt.Sprintf("%dm", 30+rng.IntN(60))
+		case k == 6:
+			zone = []string{"Europe/Berlin", "Asia/Tokyo", "Nowhere/City"}[rng.IntN(3)]
+		case k == 7:
+			titles = append(titles, fmt.Sprint("Added ", round))
+		case k == 8 && len(titles) > 5:
+			i := rng.IntN(len(titles))
+			titles = append(titles[:i], titles[i+1:]...)
+		case k == 9:
+			if broken >= 0 {
+				broken = -1
+			} else {
+				broken = rng.IntN(len(titles))
+			}
+		case k == 10:
+			tricky = !tricky
+		case k == 11:
+			trailing = !trailing
+		}
+		data := []byte(text())
+		want, werr := Parse("events.toml", data)
+		got, gerr := Reparse(prev, "events.toml", data)
+		if fmt.Sprint(werr) != fmt.Sprint(gerr) {
+			t.Fatalf("round %d: Reparse error\n%v\nParse error\n%v", round, gerr, werr)
+		}
+		if werr != nil {
+			continue
+		}
+		tables := got.tables
+		if (tables == nil) != trailing {
+			t.Fatalf("round %d: tables kept %v with a table after the sessions %v", round, tables != nil, trailing)
+		}
+		got.tables, want.tables = nil, nil
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("round %d: Reparse and Parse differ", round)
+		}
+		got.tables = tables
+		prev = got
+	}
+}
+
+// TestSplitTables: the text is cut at each session's and series' header,
+// not at one inside a multi-line string, and a file with another table
+// after them is not cut.
+func TestSplitTables(t *testing.T) {
+	text := "[calendar]\nname = \"x\"\n\n[[sessions]]\nid = \"a\"\ndescription = '''\n[[series]]\n'''\n\n[[series]]\nid = \"b\"\n\n[[series.changes]]\nx = 1\n"
+	head, tables, ok := splitTables(text)
+	if !ok || head != "[calendar]\nname = \"x\"\n\n" || len(tables) != 2 ||
+		tables[0].kind != "sessions" || !strings.HasSuffix(tables[0].text, "'''\n\n") || tables[1].kind != "series" ||
+		!strings.HasSuffix(tables[1].text, "x = 1\n") || head+tables[0].text+tables[1].text != text {
+		t.Errorf("splitTables = %q, %q, %v", head, tables, ok)
+	}
+	if _, _, ok := splitTables(text + "[reminders]\nbefore = []\n"); ok {
+		t.Error("a [reminders] table after the series was cut")
+	}
+}
