@@ -2,7 +2,9 @@ package schedule
 
 import (
 	"errors"
+	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -113,5 +115,60 @@ func TestUnknownKey(t *testing.T) {
 		if got := unknownKey(tt.path, tt.name, tt.value, keys); got != tt.want {
 			t.Errorf("unknownKey(%s, %s) = %q, want %q", tt.path, tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestTypoSuggestions makes random one-letter typos (a letter replaced,
+// dropped, added, or two swapped) in every key of four letters or more,
+// and checks that the message suggests a key of that table no further
+// from the typo than the key meant.
+func TestTypoSuggestions(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 2))
+	typo := func(s string) string {
+		i := rng.IntN(len(s))
+		c := string(rune('a' + rng.IntN(26)))
+		switch rng.IntN(4) {
+		case 0:
+			return s[:i] + c + s[i+1:]
+		case 1:
+			return s[:i] + s[i+1:]
+		case 2:
+			return s[:i] + c + s[i:]
+		}
+		if i == len(s)-1 {
+			i--
+		}
+		return s[:i] + s[i+1:i+2] + s[i:i+1] + s[i+2:]
+	}
+	tables := map[string][]Key{"": Keys}
+	Walk(Keys, func(path string, k Key) {
+		if k.Kind == KindTable {
+			tables[path] = k.Keys
+		}
+	})
+	n := 0
+	for path, keys := range tables {
+		for _, k := range keys {
+			if len(k.Name) < 4 {
+				continue
+			}
+			for range 20 {
+				bad := typo(k.Name)
+				if _, known := find(keys, bad); known || bad == k.Name {
+					continue
+				}
+				n++
+				msg := unknownKey(path, bad, "x", keys)
+				_, after, ok := strings.Cut(msg, "did you mean ")
+				near := strings.Trim(strings.TrimSuffix(after, "?"), "[]")
+				near = near[strings.LastIndex(near, ".")+1:]
+				if !ok || distance(bad, near) > distance(bad, k.Name) {
+					t.Errorf("a typo %q of %s in [%s]: %q, want a suggestion as near as %s", bad, k.Name, path, msg, k.Name)
+				}
+			}
+		}
+	}
+	if n < 500 {
+		t.Errorf("only %d typos tried", n)
 	}
 }
