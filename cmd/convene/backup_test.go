@@ -63,3 +63,21 @@ func TestBackupRestoreCommands(t *testing.T) {
 		t.Errorf("restore of a newer state = %v, want %q", err, want)
 	}
 }
+
+// serve refuses a state from a newer convene, saying what to do.
+func TestServeRefusesNewerState(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "events.toml"), []byte(e2eSchedule), 0o644)
+	t.Chdir(dir)
+	st, err := store.Open("state.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.DB().Exec(fmt.Sprintf(`PRAGMA user_version = %d`, store.SchemaVersion()+1))
+	st.Close()
+	_, _, err = runCmd(t, "serve", "--config", "events.toml", "--state", "state.db", "--addr", "127.0.0.1:0")
+	want := fmt.Sprintf("open state state.db: this state was written by a newer convene (schema %d, this binary knows %d): upgrade the binary or restore a backup", store.SchemaVersion()+1, store.SchemaVersion())
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("serve on a newer state = %v, want %q", err, want)
+	}
+}

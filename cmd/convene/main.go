@@ -62,7 +62,7 @@ commands:
   feed       write the feed to stdout, or every feed to a directory
   preview    print one reminder email as it would be sent
   send-test  send a test email through the configured SMTP server
-  subscribers  list, add or remove the people who get reminders
+  subscribers  list, add, remove, export or import the people who get reminders
   backup     write a consistent copy of the state file, while serve runs
   restore    check a backup and put it back as the state file
   version    print the version

@@ -85,3 +85,15 @@ func TestServeChecksSMTPAtStart(t *testing.T) {
 		waitFor(t, "serve logs "+tt.want+":\n"+logs.String(), func() bool { return strings.Contains(logs.String(), tt.want) })
 	}
 }
+
+// serve --smtp host:port stops at start with the URL to write, and exit
+// status 2 (it used to crash closing what it had not built).
+func TestServeExplainsSMTPNotAURL(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "events.toml"), []byte(e2eSchedule), 0o644)
+	t.Chdir(dir)
+	_, _, err := runCmd(t, "serve", "--state", "state.db", "--addr", "127.0.0.1:0", "--smtp", "127.0.0.1:1025")
+	if err == nil || !strings.Contains(err.Error(), "write it as a URL: smtp://127.0.0.1:1025?tls=none") || exitCode(err, io.Discard) != 2 {
+		t.Errorf("serve --smtp 127.0.0.1:1025 = %v, want a usage error with the URL", err)
+	}
+}
