@@ -14,7 +14,6 @@ import (
 	"github.com/convene/convene/feed"
 	"github.com/convene/convene/mailer"
 	"github.com/convene/convene/reload"
-	"github.com/convene/convene/schedule"
 	"github.com/convene/convene/store"
 	"github.com/convene/convene/web"
 )
@@ -95,16 +94,9 @@ func newPipeline(b *testing.B, dir, config string) *reload.Pipeline {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := reload.New(reload.Config{Path: config, Store: st, Feeds: &feed.Handler{}, Page: pageSteps{page}, Mailer: w, Log: log})
+	p, err := reload.New(reload.Config{Path: config, Store: st, Feeds: &feed.Handler{}, Page: reload.WebPage(page), Mailer: w, Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}
 	return p
 }
-
-type pageSteps struct{ srv *web.Server }
-
-func (p pageSteps) Build(s *schedule.Schedule, set *feed.Set) (any, error) {
-	return p.srv.Build(s, set)
-}
-func (p pageSteps) Show(built any) { p.srv.Show(built.(*web.Page)) }

@@ -3,7 +3,6 @@ package feed
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"io"
 
 	"net/http/httptest"
@@ -13,10 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/convene/convene/schedule"
-	"github.com/convene/convene/store"
 )
 
 // gzipTestSet renders the repository's sample schedule: a feed large
@@ -27,16 +24,7 @@ func gzipTestSet(t *testing.T) *Set {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	set, err := Render(context.Background(), s, st, time.Date(2023, 7, 1, 12, 0, 0, 0, time.UTC))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return set
+	return renderTestSet(t, s)
 }
 
 // TestGzip: a client that accepts gzip gets the gzip form, which

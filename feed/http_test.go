@@ -39,6 +39,12 @@ func httpTestSet(t *testing.T) *Set {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return renderTestSet(t, s)
+}
+
+// renderTestSet renders s with a new state file, on 1 July 2023.
+func renderTestSet(t *testing.T, s *schedule.Schedule) *Set {
+	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -30,6 +30,7 @@ import (
 	"github.com/convene/convene/feed"
 	"github.com/convene/convene/schedule"
 	"github.com/convene/convene/store"
+	"github.com/convene/convene/web"
 )
 
 // Snapshot is one loaded schedule and everything built from it. It is
@@ -51,6 +52,14 @@ type Page interface {
 	Build(s *schedule.Schedule, set *feed.Set) (any, error)
 	Show(built any)
 }
+
+// WebPage is the page step of srv, the landing page and its routes.
+func WebPage(srv *web.Server) Page { return webPage{srv} }
+
+type webPage struct{ srv *web.Server }
+
+func (p webPage) Build(s *schedule.Schedule, set *feed.Set) (any, error) { return p.srv.Build(s, set) }
+func (p webPage) Show(built any)                                         { p.srv.Show(built.(*web.Page)) }
 
 // Mailer plans reminders: Load plans the outbox for a new schedule in
 // one transaction and, only if that succeeds, makes it the one reminders

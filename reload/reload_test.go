@@ -89,7 +89,7 @@ func newRigIn(t *testing.T, dir string) *rig {
 		t.Fatal(err)
 	}
 	r.feeds = &feed.Handler{}
-	r.p, err = New(Config{Path: r.config, Store: r.st, Feeds: r.feeds, Page: testPage{r.page}, Mailer: w, Log: log,
+	r.p, err = New(Config{Path: r.config, Store: r.st, Feeds: r.feeds, Page: WebPage(r.page), Mailer: w, Log: log,
 		Reloaded: func(err error, _ time.Time) {
 			if err != nil {
 				r.failed.Add(1)
@@ -102,12 +102,6 @@ func newRigIn(t *testing.T, dir string) *rig {
 	}
 	return r
 }
-
-// testPage is the page's part of a reload.
-type testPage struct{ srv *web.Server }
-
-func (p testPage) Build(s *schedule.Schedule, set *feed.Set) (any, error) { return p.srv.Build(s, set) }
-func (p testPage) Show(built any)                                         { p.srv.Show(built.(*web.Page)) }
 
 func (r *rig) write(text string) {
 	r.t.Helper()

@@ -113,7 +113,7 @@ func openDaemon(ctx context.Context, c *serveConfig, log *slog.Logger) (d *daemo
 	rcpts.unsubscribeURL = d.page.UnsubscribeURL
 
 	d.reloads, err = reload.New(reload.Config{
-		Path: c.config, Store: d.store, Feeds: d.feeds, Page: pageSteps{d.page}, Mailer: d.worker,
+		Path: c.config, Store: d.store, Feeds: d.feeds, Page: reload.WebPage(d.page), Mailer: d.worker,
 		Log: log, Reloaded: d.metrics.Reloaded,
 	})
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/convene/convene/feed"
 	"github.com/convene/convene/mailer"
 	"github.com/convene/convene/metrics"
 	"github.com/convene/convene/schedule"
@@ -55,14 +54,6 @@ func newPage(ctx context.Context, c *webConfig, st *store.Store, w *mailer.Worke
 	}
 	return web.New(cfg)
 }
-
-// pageSteps are the page's steps of a reload.
-type pageSteps struct{ srv *web.Server }
-
-func (p pageSteps) Build(s *schedule.Schedule, set *feed.Set) (any, error) {
-	return p.srv.Build(s, set)
-}
-func (p pageSteps) Show(built any) { p.srv.Show(built.(*web.Page)) }
 
 // subscriberRecipients returns the confirmed subscribers as recipients of
 // the reminders planned from s, each with their zone, series and
