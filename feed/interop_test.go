@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -229,6 +230,18 @@ func loadCorpus(t *testing.T) []corpusCase {
 		t.Fatal("no schedules in testdata/corpus")
 	}
 	dir := t.TempDir()
+	// And generated series that meet spring-forward gaps (a fixed seed),
+	// written as segments (see segments.go).
+	rng := rand.New(rand.NewPCG(8, 11))
+	gen := genHeader
+	for i := range 30 {
+		base, edits, _ := genGapSeries(t, rng, fmt.Sprintf("g%d", i))
+		gen += base + edits
+	}
+	files = append(files, filepath.Join(dir, "generated-gaps.toml"))
+	if err := os.WriteFile(files[len(files)-1], []byte(gen), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// A fixed clock: the feed's stamps do not matter here, but the
 	// output must not depend on when the test runs.
 	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)

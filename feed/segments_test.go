@@ -24,44 +24,14 @@ import (
 // overrides) are exactly schedule.Expand's, with the UIDs the reminders'
 // attachments use, and that skips and changes leave the UIDs alone.
 func TestGapSeriesGenerated(t *testing.T) {
-	zones := []string{"America/New_York", "Europe/Berlin", "America/Santiago", "Asia/Beirut", "Australia/Lord_Howe"}
-	rules := []string{"FREQ=DAILY;COUNT={n}", "FREQ=WEEKLY;COUNT={n}", "FREQ=WEEKLY", "FREQ=DAILY;INTERVAL=3;COUNT={n}",
-		"FREQ=MONTHLY;COUNT={n}", "FREQ=YEARLY", "FREQ=MONTHLY;BYDAY={day};COUNT={n}", "FREQ=WEEKLY;BYDAY={day},{other};COUNT={n}"}
-	days := []string{"SU", "MO", "TU", "WE", "TH", "FR", "SA"}
 	rng := rand.New(rand.NewPCG(8, 10))
 	const cases = 80
 	gapSeries := 0
 	for i := range cases {
-		zone := zones[rng.IntN(len(zones))]
-		start := gapStart(t, rng, mustZone(t, zone))
-		rule := rules[rng.IntN(len(rules))]
-		wd := int(start.Weekday())
-		rule = strings.NewReplacer("{n}", fmt.Sprint(2+rng.IntN(400)), "{day}", days[wd], "{other}", days[(wd+3)%7]).Replace(rule)
-		base := fmt.Sprintf("[calendar]\nname = \"Gen\"\ntimezone = %q\nurl = \"https://gen.example.org\"\n\n"+
-			"[[series]]\nid = \"s\"\ntitle = \"Series\"\nstart = %s\nrrule = %q\nduration = \"%dm\"\n",
-			zone, start.Format("2006-01-02T15:04:05"), rule, 30+rng.IntN(180))
-		s0, plain := renderTOML(t, stampless{}, base, fixedNow)
-		occ := s0.Expand(time.Time{}, horizon)
-		var edits strings.Builder
-		var skips []string
-		for _, o := range occ {
-			if rng.IntN(40) == 0 {
-				skips = append(skips, o.Original.Format("2006-01-02T15:04:05"))
-			}
-		}
-		if len(skips) > 0 {
-			fmt.Fprintf(&edits, "skip = [%s]\n", strings.Join(skips, ", "))
-		}
-		for _, o := range occ {
-			if rng.IntN(40) == 0 && !slices.Contains(skips, o.Original.Format("2006-01-02T15:04:05")) {
-				fmt.Fprintf(&edits, "\n[[series.changes]]\noccurrence = %s\ntitle = \"Changed\"\n", o.Original.Format("2006-01-02T15:04:05"))
-				if rng.IntN(2) == 0 {
-					fmt.Fprintf(&edits, "start = %s\n", o.Original.Add(time.Duration(rng.IntN(5)-2)*time.Hour).Format("2006-01-02T15:04:05"))
-				}
-			}
-		}
-		s, set := renderTOML(t, stampless{}, base+edits.String(), fixedNow)
-		name := fmt.Sprintf("case %d (%s %s %s)", i, zone, start.Format("2006-01-02T15:04"), rule)
+		base, edits, name := genGapSeries(t, rng, "s")
+		s0, plain := renderTOML(t, stampless{}, genHeader+base, fixedNow)
+		s, set := renderTOML(t, stampless{}, genHeader+base+edits, fixedNow)
+		name = fmt.Sprintf("case %d (%s)", i, name)
 		masters := checkGapLayout(t, name, s, set)
 		if len(masters) > 1 {
 			gapSeries++
@@ -74,6 +44,48 @@ func TestGapSeriesGenerated(t *testing.T) {
 	if gapSeries < cases/3 {
 		t.Errorf("only %d of %d generated series meet a gap; the generator misses its point", gapSeries, cases)
 	}
+}
+
+const genHeader = "[calendar]\nname = \"Gen\"\ntimezone = \"America/New_York\"\nurl = \"https://gen.example.org\"\n"
+
+// genGapSeries returns a generated [[series]] called id whose wall clock
+// meets spring-forward gaps (02:xx in New York and Berlin, 00:xx in
+// Santiago and Beirut, Lord Howe's half hour), and its random skips and
+// changes (appended to it, they make the edited series), and a name for
+// messages.
+func genGapSeries(t *testing.T, rng *rand.Rand, id string) (base, edits, name string) {
+	zones := []string{"America/New_York", "Europe/Berlin", "America/Santiago", "Asia/Beirut", "Australia/Lord_Howe"}
+	rules := []string{"FREQ=DAILY;COUNT={n}", "FREQ=WEEKLY;COUNT={n}", "FREQ=WEEKLY", "FREQ=DAILY;INTERVAL=3;COUNT={n}",
+		"FREQ=MONTHLY;COUNT={n}", "FREQ=YEARLY", "FREQ=MONTHLY;BYDAY={day};COUNT={n}", "FREQ=WEEKLY;BYDAY={day},{other};COUNT={n}"}
+	days := []string{"SU", "MO", "TU", "WE", "TH", "FR", "SA"}
+	zone := zones[rng.IntN(len(zones))]
+	start := gapStart(t, rng, mustZone(t, zone))
+	wd := int(start.Weekday())
+	rule := strings.NewReplacer("{n}", fmt.Sprint(2+rng.IntN(400)), "{day}", days[wd], "{other}", days[(wd+3)%7]).
+		Replace(rules[rng.IntN(len(rules))])
+	base = fmt.Sprintf("\n[[series]]\nid = %q\ntitle = \"Series\"\ntimezone = %q\nstart = %s\nrrule = %q\nduration = \"%dm\"\n",
+		id, zone, start.Format("2006-01-02T15:04:05"), rule, 30+rng.IntN(180))
+	s0, _ := renderTOML(t, stampless{}, genHeader+base, fixedNow)
+	occ := s0.Expand(time.Time{}, horizon)
+	var b strings.Builder
+	var skips []string
+	for _, o := range occ {
+		if rng.IntN(40) == 0 {
+			skips = append(skips, o.Original.Format("2006-01-02T15:04:05"))
+		}
+	}
+	if len(skips) > 0 {
+		fmt.Fprintf(&b, "skip = [%s]\n", strings.Join(skips, ", "))
+	}
+	for _, o := range occ {
+		if rng.IntN(40) == 0 && !slices.Contains(skips, o.Original.Format("2006-01-02T15:04:05")) {
+			fmt.Fprintf(&b, "\n[[series.changes]]\noccurrence = %s\ntitle = \"Changed\"\n", o.Original.Format("2006-01-02T15:04:05"))
+			if rng.IntN(2) == 0 {
+				fmt.Fprintf(&b, "start = %s\n", o.Original.Add(time.Duration(rng.IntN(5)-2)*time.Hour).Format("2006-01-02T15:04:05"))
+			}
+		}
+	}
+	return base, b.String(), fmt.Sprintf("%s %s %s", zone, start.Format("2006-01-02T15:04"), rule)
 }
 
 // gapStart returns a start for a series that meets one of loc's gaps:
