@@ -136,6 +136,9 @@ func newWorker(c *mailConfig, st *store.Store, t mailer.Transport, rcpts *recipi
 	if err != nil {
 		return nil, err
 	}
+	if key == nil && c.smtp != "" {
+		log.Warn("no DKIM key (--dkim-key or CONVENE_DKIM_KEY): reminders go out unsigned, and Gmail and Yahoo junk or reject unsigned bulk mail; see the README's Reminders section")
+	}
 	return mailer.New(mailer.Options{
 		Store: st, Transport: t, Log: log.With("component", "mailer"), Recipients: rcpts.recipients,
 		Grace: c.grace, NoticeDelay: c.noticeDelay, Rate: c.rate, Connections: c.connections, DKIMKey: key, DKIMSelector: c.dkimSel, OnSMTPError: m.SMTPError,

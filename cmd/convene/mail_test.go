@@ -105,3 +105,17 @@ func TestSubscribersSuspended(t *testing.T) {
 		t.Errorf("after add, subscribers list:\n%s", out)
 	}
 }
+
+// TestServeWarnsUnsigned: serve with an SMTP server and no DKIM key says
+// at start that reminders go out unsigned.
+func TestServeWarnsUnsigned(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "events.toml"), []byte(e2eSchedule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CONVENE_DKIM_KEY", "")
+	os.Unsetenv("CONVENE_DKIM_KEY")
+	_, logs := startServe(t, dir, "--smtp", "smtp://"+plainSMTP(t)+"?tls=none")
+	want := `"level":"WARN","msg":"no DKIM key (--dkim-key or CONVENE_DKIM_KEY): reminders go out unsigned`
+	waitFor(t, "serve logs "+want+":\n"+logs.String(), func() bool { return strings.Contains(logs.String(), want) })
+}
