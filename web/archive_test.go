@@ -155,6 +155,26 @@ func TestFavicon(t *testing.T) {
 	}
 }
 
+// TestNoSuchPage: /past alone leads to the archive's years, and an
+// address that is no page gets the page's own "Not found" in HTML, not
+// ServeMux's bare text.
+func TestNoSuchPage(t *testing.T) {
+	f := newFixture(t, "https://group.example.test")
+	for _, path := range []string{"/past", "/past/"} {
+		resp := f.do(t, "GET", path, "")
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/#past" {
+			t.Errorf("GET %s = %d to %q, want 303 to /#past", path, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	for _, path := range []string{"/meetings", "/meetings/", "/no-such-page", "/past/2027/extra"} {
+		resp := f.do(t, "GET", path, "")
+		body := readBody(t, resp)
+		if resp.StatusCode != 404 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(body, "<h1>Not found</h1>") {
+			t.Errorf("GET %s = %d %s, want the HTML Not found page", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+}
+
 // TestFarAhead: a schedule whose only meetings are years away still
 // shows them.
 func TestFarAhead(t *testing.T) {

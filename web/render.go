@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"strconv"
 )
 
 // message is a short page: a title, some paragraphs, and at most one
@@ -51,6 +52,10 @@ func (s *Server) crossOrigin(w http.ResponseWriter, v *view) {
 func (s *Server) notFound(w http.ResponseWriter, v *view, what string) {
 	s.message(w, http.StatusNotFound, v, message{Title: "Not found",
 		Text: []string{"There is no " + what + " here. It may have been removed from the schedule."}, Back: true})
+}
+
+func (s *Server) noPage(w http.ResponseWriter, r *http.Request) {
+	s.notFound(w, s.current(), "page "+strconv.Quote(r.URL.Path))
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, page string, data any) {

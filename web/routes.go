@@ -15,6 +15,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /favicon.ico", s.wrap(s.favicon))
 	mux.Handle("GET /series/{id}/{file}", s.wrap(s.occurrenceICS))
 	mux.Handle("GET /past/{year}", s.wrap(s.yearPage))
+	mux.Handle("GET /past", http.RedirectHandler("/#past", http.StatusSeeOther))
+	mux.Handle("GET /past/{$}", http.RedirectHandler("/#past", http.StatusSeeOther))
 	mux.Handle("GET /meetings/{id}", s.wrap(s.meetingPage))
 	mux.Handle("GET /meetings/{id}/{occurrence}", s.wrap(s.occurrencePage))
 	mux.Handle("GET "+podcast.Path, s.wrap(s.podcast))
@@ -26,6 +28,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /unsubscribe/{token}", s.wrap(s.unsubscribePage))
 	mux.Handle("POST /unsubscribe/{token}", s.wrap(s.unsubscribe))
 	mux.Handle("POST /zone/{token}", s.wrap(s.changeZone))
+	// Any other address (a mistyped link, /meetings alone) gets the
+	// page's own "Not found", not the bare text of ServeMux.
+	mux.Handle("GET /", s.wrap(s.noPage))
 }
 
 // csp allows only this site's script and style: session text that
