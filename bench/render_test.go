@@ -38,10 +38,12 @@ func BenchmarkReload(b *testing.B) {
 				}
 			}
 			reload()
+			c := cpuTime(b)
 			for b.Loop() {
 				reload()
 			}
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/reload")
+			b.ReportMetric(float64((cpuTime(b)-c).Microseconds())/1000/float64(b.N), "cpu-ms/reload")
 			b.ReportMetric(float64(len(set.All.Body))/(1<<20), "MB-feed")
 			b.ReportMetric(float64(len(set.Docs())), "docs")
 		})
