@@ -93,6 +93,9 @@ func newPipeline(b *testing.B, dir, config string) *reload.Pipeline {
 	}
 	b.Cleanup(func() { st.Close() })
 	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("CONVENE_BENCH_LOG") != "" { // each reload's steps and their times
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	w, err := mailer.New(mailer.Options{Store: st, Transport: mailer.Dir{Path: filepath.Join(dir, "outbox")}, Log: log})
 	if err != nil {
 		b.Fatal(err)

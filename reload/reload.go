@@ -239,30 +239,43 @@ func (p *Pipeline) build(ctx context.Context, prev *Snapshot, data []byte, name 
 	if prev != nil {
 		prevSched, prevSet = prev.Schedule, prev.Feeds
 	}
+	var steps []any // how long each step took, for the log
+	step := func(name string, start time.Time) { steps = append(steps, name, time.Since(start).Round(time.Microsecond)) }
+	t := time.Now()
 	s, err := schedule.Reparse(prevSched, name, data)
 	if err != nil {
 		return nil, err
 	}
+	step("load", t)
+	t = time.Now()
 	set, err := feed.Update(ctx, prevSet, s, p.cfg.Store, now)
 	if err != nil {
 		return nil, fmt.Errorf("render feeds: %w", err)
 	}
+	step("render", t)
 	snap := &Snapshot{Schedule: s, Feeds: set, Sum: sha256.Sum256(data), Loaded: now}
 	if p.cfg.Page != nil {
+		t = time.Now()
 		if snap.Page, err = p.cfg.Page.Build(s, set); err != nil {
 			return nil, fmt.Errorf("render page: %w", err)
 		}
+		step("page", t)
 	}
 	if prev == nil || prev.Sum != snap.Sum {
+		t = time.Now()
 		if err := p.cfg.Store.SaveSource(ctx, p.name, data, now); err != nil {
 			return nil, fmt.Errorf("keep the schedule in the state file: %w", err)
 		}
+		step("keep", t)
 	}
 	if p.cfg.Mailer != nil {
+		t = time.Now()
 		if err := p.cfg.Mailer.Load(ctx, s, set); err != nil {
 			return nil, fmt.Errorf("plan reminders: %w", err)
 		}
+		step("plan", t)
 	}
+	p.cfg.Log.Debug("reload steps", steps...)
 	return snap, nil
 }
 
