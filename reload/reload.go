@@ -240,7 +240,9 @@ func (p *Pipeline) build(ctx context.Context, prev *Snapshot, data []byte, name 
 		prevSched, prevSet = prev.Schedule, prev.Feeds
 	}
 	var steps []any // how long each step took, for the log
-	step := func(name string, start time.Time) { steps = append(steps, name, time.Since(start).Round(time.Microsecond)) }
+	step := func(name string, start time.Time) {
+		steps = append(steps, name, time.Since(start).Round(time.Microsecond))
+	}
 	t := time.Now()
 	s, err := schedule.Reparse(prevSched, name, data)
 	if err != nil {
