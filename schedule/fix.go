@@ -225,6 +225,40 @@ func timeFix(k string, v any) string {
 	return rule
 }
 
+// listFix says how to write the one value v, given where a list is
+// expected, as a list of it: skip = [2027-01-17].
+func listFix(k string, v any) string {
+	var s string
+	switch v := v.(type) {
+	case string:
+		s = strconv.Quote(v)
+	case time.Time:
+		switch v.Location().String() {
+		case "date-local":
+			s = v.Format("2006-01-02")
+		case "datetime-local":
+			s = v.Format("2006-01-02T15:04:05")
+		default:
+			s = v.Format(time.RFC3339)
+		}
+	default:
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %s = [%s]?", k, s)
+}
+
+// freqFix says to write FREQ= before a bare frequency, part i of an
+// RRULE (rrule = "WEEKLY").
+func freqFix(parts []string, i int) string {
+	switch parts[i] {
+	case "DAILY", "WEEKLY", "MONTHLY", "YEARLY":
+		fixed := append([]string(nil), parts...)
+		fixed[i] = "FREQ=" + parts[i]
+		return fmt.Sprintf("; did you mean %q?", strings.Join(fixed, ";"))
+	}
+	return ""
+}
+
 // nearby names the occurrences of r nearest to wall, for a skip or change
 // that names none: the ones that day, else the one before and after.
 func nearby(r rule, wall time.Time) string {

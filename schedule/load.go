@@ -629,11 +629,7 @@ func (t *table) durations(k string) []time.Duration {
 	}
 	list, ok := v.([]any)
 	if !ok {
-		fix := ""
-		if s, ok := v.(string); ok {
-			fix = fmt.Sprintf("; did you mean %s = [%q]?", k, s)
-		}
-		t.d.fail(t.key(k), "must be a list of durations such as [\"24h\", \"1h\"]%s", fix)
+		t.d.fail(t.key(k), "must be a list of durations such as [\"24h\", \"1h\"]%s", listFix(k, v))
 		return nil
 	}
 	out := []time.Duration{}
@@ -661,7 +657,7 @@ func (t *table) list(k string) []any {
 		}
 		return out
 	}
-	t.d.fail(t.key(k), "must be a list")
+	t.d.fail(t.key(k), "must be a list%s", listFix(k, v))
 	return nil
 }
 

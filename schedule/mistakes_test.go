@@ -31,6 +31,8 @@ var mistakes = []struct {
 	{"url-no-scheme.toml", `url-no-scheme.toml:10: sessions[0].links[0].url: "example.org/slides" must be an absolute http or https URL; did you mean "https://example.org/slides"?`, true},
 	{"skip-wrong-day.toml", `skip-wrong-day.toml:12: series[0].skip[0]: the series has no occurrence on 2027-01-18; the nearest are Sun 2027-01-17 and Sun 2027-01-24`, false},
 	{"colon.toml", `colon.toml:8: keys and values are joined by =: did you mean title = "Introduction"?`, true},
+	{"rrule-no-freq.toml", `rrule-no-freq.toml:10: series[0].rrule: "WEEKLY;INTERVAL=2" is not an RFC 5545 RRULE: "WEEKLY" is not NAME=VALUE; did you mean "FREQ=WEEKLY;INTERVAL=2"?`, true},
+	{"skip-not-list.toml", `skip-not-list.toml:11: series[0].skip: must be a list; did you mean skip = [2027-01-17]?`, true},
 }
 
 // TestMistakes checks that each typical mistake is reported once, on its

@@ -150,10 +150,11 @@ type ruleParts []rulePart
 // twice, which RFC 5545 forbids and clients resolve differently.
 func splitRule(text string) (ruleParts, error) {
 	var ps ruleParts
-	for _, p := range strings.Split(text, ";") {
+	split := strings.Split(text, ";")
+	for i, p := range split {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok || k == "" || v == "" {
-			return nil, fmt.Errorf("%q is not an RFC 5545 RRULE: %q is not NAME=VALUE", text, p)
+			return nil, fmt.Errorf("%q is not an RFC 5545 RRULE: %q is not NAME=VALUE%s", text, p, freqFix(split, i))
 		}
 		if prev, ok := ps.get(k); ok {
 			fix := "keep one"
