@@ -253,6 +253,7 @@ func checkRule(o *rrule.ROption, ps ruleParts) error {
 	}
 	byday, _ := ps.get("BYDAY")
 	var numbered, plain []string
+	inYear := false // a day numbered beyond a month's five: of the year
 	inMonth := o.Freq == rrule.MONTHLY || o.Freq == rrule.YEARLY && ps.has("BYMONTH")
 	for _, d := range strings.Split(byday, ",") {
 		if len(d) <= 2 {
@@ -268,6 +269,9 @@ func checkRule(o *rrule.ROption, ps ruleParts) error {
 		}
 		numbered = append(numbered, d)
 		plain = append(plain, d[len(d)-2:])
+		if n > 5 || n < -5 {
+			inYear = true
+		}
 	}
 	mixed := len(numbered) > 0 && len(numbered) < len(plain)
 	switch {
@@ -275,8 +279,12 @@ func checkRule(o *rrule.ROption, ps ruleParts) error {
 		return fmt.Errorf("BYDAY=%s mixes numbered days (%s) and plain ones, which rrule-go and python-dateutil read as days "+
 			"that are both at once (none) and calendar apps as either; make one series for the numbered days and one for the others", byday, numbered[0])
 	case len(numbered) > 0 && (o.Freq == rrule.DAILY || o.Freq == rrule.WEEKLY):
+		freq := "MONTHLY"
+		if inYear {
+			freq = "YEARLY"
+		}
 		return fmt.Errorf("BYDAY=%s: a numbered day (%s) is allowed only with FREQ=MONTHLY or FREQ=YEARLY %s; %s",
-			byday, numbered[0], rfc, mean("FREQ", "MONTHLY"))
+			byday, numbered[0], rfc, mean("FREQ", freq))
 	case len(numbered) > 0 && ps.has("BYWEEKNO"):
 		return fmt.Errorf("BYDAY=%s: a numbered day (%s) must not be used with BYWEEKNO %s; %s",
 			byday, numbered[0], rfc, mean("BYDAY", strings.Join(plain, ",")))

@@ -29,6 +29,8 @@ func TestRuleCombinationsRefused(t *testing.T) {
 			"BYDAY=1TH: a numbered day (1TH) is allowed only with FREQ=MONTHLY or FREQ=YEARLY (RFC 5545 section 3.3.10); did you mean FREQ=MONTHLY;BYDAY=1TH?"},
 		{"numbered day daily", thu, "BYDAY=1TH;FREQ=DAILY;COUNT=3",
 			"BYDAY=1TH: a numbered day (1TH) is allowed only with FREQ=MONTHLY or FREQ=YEARLY (RFC 5545 section 3.3.10); did you mean FREQ=MONTHLY;BYDAY=1TH;COUNT=3?"},
+		{"numbered day weekly, beyond a month", thu, "FREQ=WEEKLY;BYDAY=20MO",
+			"BYDAY=20MO: a numbered day (20MO) is allowed only with FREQ=MONTHLY or FREQ=YEARLY (RFC 5545 section 3.3.10); did you mean FREQ=YEARLY;BYDAY=20MO?"},
 		{"numbered day with BYWEEKNO", thu, "FREQ=YEARLY;BYWEEKNO=1;BYDAY=1TH",
 			"BYDAY=1TH: a numbered day (1TH) must not be used with BYWEEKNO (RFC 5545 section 3.3.10); did you mean FREQ=YEARLY;BYWEEKNO=1;BYDAY=TH?"},
 		{"BYWEEKNO monthly", thu, "FREQ=MONTHLY;BYWEEKNO=1",
