@@ -155,7 +155,8 @@ func TestFavicon(t *testing.T) {
 	}
 }
 
-// TestNoSuchPage: /past alone leads to the archive's years, and an
+// TestNoSuchPage: /past alone leads to the archive's years, an
+// occurrence's date to its page, and an
 // address that is no page gets the page's own "Not found" in HTML, not
 // ServeMux's bare text.
 func TestNoSuchPage(t *testing.T) {
@@ -166,7 +167,13 @@ func TestNoSuchPage(t *testing.T) {
 			t.Errorf("GET %s = %d to %q, want 303 to /#past", path, resp.StatusCode, resp.Header.Get("Location"))
 		}
 	}
-	for _, path := range []string{"/meetings", "/meetings/", "/no-such-page", "/past/2027/extra"} {
+	// An occurrence named by its date, as events.toml names it, leads to
+	// its page; a date without one is not found.
+	resp := f.do(t, "GET", "/meetings/weekly/2027-03-28", "")
+	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/meetings/weekly/20270328T200000" {
+		t.Errorf("GET /meetings/weekly/2027-03-28 = %d to %q, want 301 to /meetings/weekly/20270328T200000", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for _, path := range []string{"/meetings", "/meetings/", "/no-such-page", "/past/2027/extra", "/meetings/weekly/2027-03-29", "/meetings/intro/2027-03-28"} {
 		resp := f.do(t, "GET", path, "")
 		body := readBody(t, resp)
 		if resp.StatusCode != 404 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(body, "<h1>Not found</h1>") {

@@ -50,6 +50,10 @@ func (s *Server) meetingPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) occurrencePage(w http.ResponseWriter, r *http.Request) {
 	v := s.current()
 	o, ok := occurrence(v.sched, r.PathValue("id"), r.PathValue("occurrence"))
+	if on, one := occurrenceOn(v.sched, r.PathValue("id"), r.PathValue("occurrence")); !ok && one {
+		http.Redirect(w, r, "/meetings/"+on.Key(), http.StatusMovedPermanently)
+		return
+	}
 	if !ok {
 		s.notFound(w, v, "meeting "+r.PathValue("id")+"/"+r.PathValue("occurrence"))
 		return

@@ -341,12 +341,7 @@ func span(start, end time.Time) string {
 // occurrence finds the occurrence of series id whose original start, as
 // in Occurrence.Key, is when.
 func occurrence(s *schedule.Schedule, id, when string) (schedule.Occurrence, bool) {
-	var sr *schedule.Series
-	for i := range s.Series {
-		if s.Series[i].ID == id {
-			sr = &s.Series[i]
-		}
-	}
+	sr := seriesByID(s, id)
 	if sr == nil {
 		return schedule.Occurrence{}, false
 	}
@@ -368,6 +363,40 @@ func occurrence(s *schedule.Schedule, id, when string) (schedule.Occurrence, boo
 		}
 	}
 	return schedule.Occurrence{}, false
+}
+
+// occurrenceOn finds the one occurrence of series id whose original
+// start is on date, written as events.toml names occurrences
+// (2023-07-30); ok is false when there is none, or several that day.
+func occurrenceOn(s *schedule.Schedule, id, date string) (o schedule.Occurrence, ok bool) {
+	sr := seriesByID(s, id)
+	day, err := time.Parse("2006-01-02", date)
+	if sr == nil || err != nil {
+		return o, false
+	}
+	prefix := id + "/" + day.Format("20060102") + "T"
+	found := map[string]schedule.Occurrence{}
+	for _, c := range append(s.Changed(sr), s.Expand(day.Add(-48*time.Hour), day.Add(72*time.Hour))...) {
+		if strings.HasPrefix(c.Key(), prefix) {
+			found[c.Key()] = c
+		}
+	}
+	if len(found) != 1 {
+		return o, false
+	}
+	for _, c := range found {
+		o = c
+	}
+	return o, true
+}
+
+func seriesByID(s *schedule.Schedule, id string) *schedule.Series {
+	for i := range s.Series {
+		if s.Series[i].ID == id {
+			return &s.Series[i]
+		}
+	}
+	return nil
 }
 
 // feedSet is what the page needs of feed.Set.
