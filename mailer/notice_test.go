@@ -383,8 +383,9 @@ func TestMissedRemindersExpire(t *testing.T) {
 	if !maps.Equal(got, want) {
 		t.Errorf("outbox after downtime: %v, want %v\n%s", got, want, dump(rows))
 	}
-	if log := x.log.String(); strings.Count(log, "expired: missed") != 2 {
-		t.Errorf("want one INFO line per expired reminder, log:\n%s", log)
+	if log := x.log.String(); strings.Count(log, "expired: missed") != 2 ||
+		strings.Count(log, "kind=reminder occurrence=a before=43h0m0s") != 2 {
+		t.Errorf("want one INFO line per expired reminder, naming its kind, meeting and offset (README), log:\n%s", log)
 	}
 	m := metrics.New("test")
 	m.WatchOutbox(x.st, time.Second)

@@ -1,12 +1,12 @@
 package mailer
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
 	"regexp"
 	"runtime"
@@ -197,9 +197,16 @@ func (w *Worker) replan(ctx context.Context, sn *snapshot) error {
 	}
 	want := Plan(occs, rcpts, sn.s.Offsets, Window{Now: now, Grace: w.o.Grace, Horizon: w.o.Horizon})
 	var ch store.OutboxChanges
+	var expired []store.OutboxRow
 	w.sent.Store(false)
 	err = w.o.Store.ReplanOutbox(ctx, now.Add(-w.o.Grace), func(rows []store.OutboxRow) store.OutboxChanges {
 		ch = reconcile(rows, want, sn.live, rcpts, settle{now: now, grace: w.o.Grace, delay: w.o.NoticeDelay, cold: !w.warm.Load()})
+		expired = expired[:0]
+		for _, r := range rows {
+			if _, ok := ch.Expire[r.ID]; ok {
+				expired = append(expired, r)
+			}
+		}
 		return ch
 	})
 	if err != nil {
@@ -208,8 +215,9 @@ func (w *Worker) replan(ctx context.Context, sn *snapshot) error {
 	w.loaded.Store(sn)
 	w.snap.Store(sn)
 	w.warm.Store(true)
-	for _, id := range slices.Sorted(maps.Keys(ch.Expire)) {
-		w.o.Log.Info("expired: "+ch.Expire[id], "id", id)
+	slices.SortFunc(expired, func(a, b store.OutboxRow) int { return cmp.Compare(a.ID, b.ID) })
+	for _, r := range expired {
+		w.o.Log.Info("expired: "+ch.Expire[r.ID], rowAttrs(r)...)
 	}
 	w.o.Log.Info("reminders planned", "reminders", len(want), "recipients", len(rcpts),
 		"dropped", len(ch.Delete), "expired", len(ch.Expire), "notices", len(ch.Insert))
