@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 	"sync"
@@ -209,7 +208,7 @@ func (p *Pipeline) Reload(ctx context.Context) error {
 // reload reads the file and builds its snapshot; nil when the text did
 // not change, and then only the reminders are planned again.
 func (p *Pipeline) reload(ctx context.Context) (*Snapshot, error) {
-	data, err := os.ReadFile(p.cfg.Path)
+	data, err := schedule.ReadFile(p.cfg.Path)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -265,5 +266,37 @@ func TestUnchangedBytesRenderNothing(t *testing.T) {
 	}
 	if got := r.plans.Load(); got != plans+1 {
 		t.Errorf("reminders planned %d times by a reload of unchanged bytes, want once", got-plans)
+	}
+}
+
+// TestHugeFileReadBounded: a reload of a file far over the size limit
+// (a log copied over events.toml) is refused after reading no more than
+// the limit: it costs the daemon no more memory than a file at the limit
+// (issue 8 item 6).
+func TestHugeFileReadBounded(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	r.write(scheduleText("Small", 19))
+	if err := r.p.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(r.config, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(8 * schedule.MaxFileSize); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	f.Close()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err = r.p.Reload(ctx)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "larger than the limit") {
+		t.Errorf("reload of a %d MiB file = %v, want it refused as too large", 8*schedule.MaxFileSize>>20, err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 2*schedule.MaxFileSize {
+		t.Errorf("a reload of a %d MiB file allocated %d MiB, want at most twice the limit of %d MiB",
+			8*schedule.MaxFileSize>>20, got>>20, schedule.MaxFileSize>>20)
 	}
 }

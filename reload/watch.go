@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/convene/convene/schedule"
 )
 
 // Settling times after a change is seen, before the file is read: a
@@ -93,7 +95,7 @@ func (p *Pipeline) Run(ctx context.Context, hup <-chan os.Signal) {
 			log.Warn("watching the schedule", "err", err)
 		case <-settle.C:
 			rewatch() // a swapped symlink leads to other directories
-			data, err := os.ReadFile(p.cfg.Path)
+			data, err := schedule.ReadFile(p.cfg.Path)
 			if err != nil || len(data) == 0 {
 				// Deleted, a swap half done, or truncated by a
 				// write in place: the next event brings it back.

@@ -59,19 +59,38 @@ const (
 	MaxLine     = 1 << 10  // bytes of a one-line field (title, location, ...)
 )
 
-// Load reads and validates the events.toml at path. It reads no more
-// than MaxFileSize and one byte.
+// Load reads and validates the events.toml at path.
 func Load(path string) (*Schedule, error) {
+	data, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// ReadFile reads the events.toml at path, but no more than MaxFileSize
+// and one byte (which Parse refuses), into one buffer: a huge file
+// written by mistake costs the reader no more than the limit.
+func ReadFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, err
+	size := MaxFileSize + 1
+	if fi, err := f.Stat(); err == nil && fi.Size() < int64(size) {
+		size = int(fi.Size()) + 1 // one more, to see the end
 	}
-	return Parse(path, data)
+	data := make([]byte, size)
+	n, err := io.ReadFull(f, data)
+	switch {
+	case err == nil && n < MaxFileSize+1: // it grew since Stat
+		rest, err := io.ReadAll(io.LimitReader(f, int64(MaxFileSize+1-n)))
+		return append(data, rest...), err
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		err = nil
+	}
+	return data[:n], err
 }
 
 // Parse decodes and validates an events.toml held in data; name is used in
