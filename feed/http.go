@@ -22,10 +22,10 @@ import (
 //
 // A client that accepts gzip gets the document gzip-compressed, with
 // Content-Encoding: gzip and an ETag of its own; every answer says
-// Vary: Accept-Encoding. Each document is compressed once per change, on
-// the first request that wants it (the full feed at once, in Swap), and
-// a document that did not change keeps its compressed form across
-// swaps.
+// Vary: Accept-Encoding. Each document of 4 KiB or more is compressed
+// once per change, on the first request that wants it (the full feed at
+// once, in Swap), and a document that did not change keeps its
+// compressed form across swaps.
 type Handler struct {
 	docs atomic.Pointer[map[string]*entry]
 	mu   sync.Mutex // one Swap at a time
@@ -92,6 +92,9 @@ func (h *Handler) Swap(set *Set) {
 // gzipped returns the gzip form of e, compressing it on first use.
 func (e *entry) gzipped() *encoding {
 	e.gzipOnce.Do(func() {
+		if len(e.Body) < gzipMin {
+			return
+		}
 		body := Gzip(e.Body)
 		if len(body) >= len(e.Body) {
 			return
@@ -101,6 +104,11 @@ func (e *entry) gzipped() *encoding {
 	})
 	return e.gzip
 }
+
+// gzipMin is the size under which a document is sent as it is: one
+// session's feed (about 2 KB) would save a kilobyte and keep its
+// compressed copy in memory beside it, for each of thousands.
+const gzipMin = 4 << 10
 
 // Gzip compresses body with gzip, as served and as `convene feed --out`
 // writes it beside each feed.
