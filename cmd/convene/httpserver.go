@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -59,6 +60,10 @@ func newHTTPServerWith(handler http.Handler, log *slog.Logger, l httpLimits) *ht
 // busy with a request, the new one is closed at once. It sets
 // srv.ConnState to follow the connections.
 func limitConns(ln net.Listener, srv *http.Server, max int) net.Listener {
+	var nofile syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &nofile); err == nil {
+		max = connCap(max, nofile.Cur)
+	}
 	l := &connLimiter{Listener: ln, max: max, conns: map[net.Conn]connInfo{}}
 	next := srv.ConnState
 	srv.ConnState = func(c net.Conn, s http.ConnState) {
@@ -68,6 +73,22 @@ func limitConns(ln net.Listener, srv *http.Server, max int) net.Listener {
 		}
 	}
 	return l
+}
+
+// fdReserve is the file descriptors kept beside the connections: the
+// state file and its journal (one set per pooled connection), the lock,
+// the watcher, SMTP connections, the outbox directory.
+const fdReserve = 128
+
+// connCap is max, or fewer when the open-file limit nofile (which Go
+// raises to the hard limit) leaves no room for max connections besides
+// fdReserve: the cap must be reached before accept fails for want of a
+// descriptor, or idle connections keep everyone out.
+func connCap(max int, nofile uint64) int {
+	if nofile < fdReserve+16 {
+		return 16
+	}
+	return int(min(uint64(max), nofile-fdReserve))
 }
 
 type connLimiter struct {

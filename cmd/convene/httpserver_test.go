@@ -158,6 +158,28 @@ func TestHTTPServerSlowClients(t *testing.T) {
 }
 
 // TestHTTPServerDefaults checks that serve's server has every limit set.
+// TestConnCap: under a low open-file limit (1024, the hard limit of some
+// containers and of LimitNOFILE=1024) the cap stays below it, so that a
+// flood is met by closing idle connections, not by accept failing with
+// "too many open files" while /healthz goes unanswered (issue 8 item 7).
+func TestConnCap(t *testing.T) {
+	for _, c := range []struct {
+		max    int
+		nofile uint64
+		want   int
+	}{
+		{1024, 524288, 1024},
+		{1024, 1024 + fdReserve, 1024},
+		{1024, 1024, 1024 - fdReserve},
+		{1024, 256, 256 - fdReserve},
+		{1024, 20, 16},
+	} {
+		if got := connCap(c.max, c.nofile); got != c.want {
+			t.Errorf("connCap(%d, %d) = %d, want %d", c.max, c.nofile, got, c.want)
+		}
+	}
+}
+
 func TestHTTPServerDefaults(t *testing.T) {
 	srv := newHTTPServer(http.NotFoundHandler(), slog.New(slog.DiscardHandler))
 	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 {
