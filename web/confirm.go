@@ -37,12 +37,8 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
-	if !readForm(w, r, maxUnsubscribe) {
-		return
-	}
-	v := s.current()
-	if err := s.cop.Check(r); err != nil {
-		s.crossOrigin(w, v)
+	v, ok := s.sameSiteForm(w, r, maxUnsubscribe)
+	if !ok {
 		return
 	}
 	nonce, ok := s.token(w, r, v, confirmToken)

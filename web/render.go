@@ -48,6 +48,21 @@ func (s *Server) crossOrigin(w http.ResponseWriter, v *view) {
 		Text: []string{"The form was sent from another site."}, Back: true})
 }
 
+// sameSiteForm reads the form of a POST sent from this site's own pages,
+// and the view to answer with; it answers itself, and says false, when the
+// body is too large or bad or the form came from another site.
+func (s *Server) sameSiteForm(w http.ResponseWriter, r *http.Request, limit int64) (*view, bool) {
+	if !readForm(w, r, limit) {
+		return nil, false
+	}
+	v := s.current()
+	if err := s.cop.Check(r); err != nil {
+		s.crossOrigin(w, v)
+		return nil, false
+	}
+	return v, true
+}
+
 // notFound answers a path that names no page, meeting or year.
 func (s *Server) notFound(w http.ResponseWriter, v *view, what string) {
 	s.message(w, http.StatusNotFound, v, message{Title: "Not found",

@@ -17,12 +17,8 @@ import (
 )
 
 func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
-	if !readForm(w, r, maxForm) {
-		return
-	}
-	v := s.current()
-	if err := s.cop.Check(r); err != nil {
-		s.crossOrigin(w, v)
+	v, ok := s.sameSiteForm(w, r, maxForm)
+	if !ok {
 		return
 	}
 	if !s.csrfOK(r) {

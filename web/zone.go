@@ -8,12 +8,8 @@ import (
 )
 
 func (s *Server) changeZone(w http.ResponseWriter, r *http.Request) {
-	if !readForm(w, r, maxForm) {
-		return
-	}
-	v := s.current()
-	if err := s.cop.Check(r); err != nil {
-		s.crossOrigin(w, v)
+	v, ok := s.sameSiteForm(w, r, maxForm)
+	if !ok {
 		return
 	}
 	sub, ok := s.subscriber(w, r, v)
