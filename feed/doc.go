@@ -1,0 +1,163 @@
+package feed
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"io"
+	"time"
+
+	ics "github.com/arran4/golang-ical"
+)
+
+// doc is a VCALENDAR laid out: golang-ical has written its properties,
+// and the VTIMEZONEs and VEVENTs, serialized by it once each, are put in
+// place by bytes.
+type doc struct {
+	head    []byte   // BEGIN:VCALENDAR and its properties
+	tzs     [][]byte // a VTIMEZONE for each zone the events name
+	cs      []*component
+	printed string // print, once found
+}
+
+const calendarEnd = "END:VCALENDAR" + crlf
+
+// print fingerprints what the document holds besides the versions of its
+// events.
+func (d *doc) print() string {
+	if d.printed != "" {
+		return d.printed
+	}
+	h := sha256.New()
+	h.Write(d.head)
+	for _, tz := range d.tzs {
+		h.Write(tz)
+	}
+	for _, c := range d.cs {
+		h.Write(c.sum[:])
+	}
+	d.printed = hex.EncodeToString(h.Sum(nil))
+	return d.printed
+}
+
+// bytes assembles the document from its stamped events.
+func (d *doc) bytes() []byte {
+	n := len(d.head) + len(calendarEnd)
+	for _, tz := range d.tzs {
+		n += len(tz)
+	}
+	for _, c := range d.cs {
+		n += len(c.body)
+	}
+	out := make([]byte, 0, n)
+	out = append(out, d.head...)
+	for _, tz := range d.tzs {
+		out = append(out, tz...)
+	}
+	for _, c := range d.cs {
+		out = append(out, c.body...)
+	}
+	return append(out, calendarEnd...)
+}
+
+// layout lays out a VCALENDAR holding cs, with one VTIMEZONE for each
+// zone they use, before the first VEVENT.
+func (r *renderer) layout(name string, cs []*component) *doc {
+	type span struct{ from, to time.Time }
+	spans := map[string]*span{}
+	var order []*time.Location
+	for _, c := range cs {
+		// A series with an offset start writes no time in its zone:
+		// a VTIMEZONE nothing names would only make the file longer.
+		if !c.named {
+			continue
+		}
+		sp := spans[tzid(c.zone)]
+		if sp == nil {
+			sp = &span{c.from, c.to}
+			spans[tzid(c.zone)] = sp
+			order = append(order, c.zone)
+		}
+		if c.from.Before(sp.from) {
+			sp.from = c.from
+		}
+		if c.to.After(sp.to) {
+			sp.to = c.to
+		}
+	}
+	for _, c := range cs {
+		if c.gmt && c.zone != gmt {
+			if spans[tzid(gmt)] == nil {
+				spans[tzid(gmt)] = &span{c.from, c.to}
+				order = append(order, gmt)
+			}
+			break
+		}
+	}
+	d := &doc{head: r.head(name), cs: cs}
+	for _, loc := range order {
+		sp := spans[tzid(loc)]
+		d.tzs = append(d.tzs, cachedTimezone(zoneKey{loc.String(), min(sp.from.Year(), tzFloor), max(sp.to.Year(), horizon.Year())}, loc))
+	}
+	return d
+}
+
+// namePlaceholder stands for a document's name while the calendar
+// properties every document shares are serialized once.
+const namePlaceholder = "CONVENE-DOCUMENT-NAME"
+
+// head returns BEGIN:VCALENDAR and the calendar properties of a document
+// called name. What every document shares is serialized once per render;
+// only the name's two properties are written for each document.
+func (r *renderer) head(name string) []byte {
+	if r.headStart == nil {
+		cal := ics.NewCalendarFor("convene")
+		cal.CalendarProperties = cal.CalendarProperties[:0]
+		cal.SetVersion("2.0")
+		cal.SetProductId("-//convene//convene//EN")
+		cal.SetCalscale("GREGORIAN")
+		cal.SetMethod(ics.MethodPublish)
+		cal.SetName(namePlaceholder)
+		cal.SetXWRCalName(namePlaceholder)
+		if d := r.s.Calendar.Description; d != "" {
+			cal.SetDescription(text(d))
+			cal.SetXWRCalDesc(text(d))
+		}
+		cal.SetXWRTimezone(tzid(r.s.Calendar.Zone))
+		cal.SetRefreshInterval(Refresh)
+		cal.SetXPublishedTTL(Refresh)
+		all := serialize(cal)
+		all = all[:len(all)-len(calendarEnd)]
+		names := []byte("NAME:" + namePlaceholder + crlf + "X-WR-CALNAME:" + namePlaceholder + crlf)
+		i := bytes.Index(all, names)
+		r.headStart, r.headEnd = all[:i], all[i+len(names):]
+	}
+	var props ics.ComponentBase
+	props.AddProperty(ics.ComponentProperty(ics.PropertyName), text(name))
+	props.AddProperty(ics.ComponentProperty(ics.PropertyXWRCalName), text(name))
+	var b bytes.Buffer
+	b.Grow(len(r.headStart) + len(r.headEnd) + 2*len(name) + 40)
+	b.Write(r.headStart)
+	for _, p := range props.Properties {
+		_ = p.SerializeTo(&b, serialConfig())
+	}
+	b.Write(r.headEnd)
+	return b.Bytes()
+}
+
+// etag is the ETag of the document's bytes, found without reading them:
+// they are its head, VTIMEZONEs and events, which its fingerprint
+// covers, and the versions stamped into its events.
+func (d *doc) etag() string {
+	h := sha256.New()
+	io.WriteString(h, d.print())
+	var b [24]byte
+	for _, c := range d.cs {
+		binary.BigEndian.PutUint64(b[0:], uint64(c.v.Sequence))
+		binary.BigEndian.PutUint64(b[8:], uint64(c.v.Created.Unix()))
+		binary.BigEndian.PutUint64(b[16:], uint64(c.v.Modified.Unix()))
+		h.Write(b[:])
+	}
+	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
+}
