@@ -2,7 +2,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 GO ?= go
 
-.PHONY: build dist run test lint bench clean
+.PHONY: build dist run test lint bench clean screenshots
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/convene ./cmd/convene
@@ -30,6 +30,11 @@ run: build
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+# Takes the README's screenshots again (the page, the archive, the email)
+# into docs/; a plain test run writes them to a temporary directory.
+screenshots:
+	CONVENE_UPDATE_DOCS=1 $(GO) test -count=1 -run 'Browser|Screenshot|Archive' ./cmd/convene ./mailer
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l .; exit 1)

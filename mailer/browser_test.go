@@ -2,7 +2,7 @@ package mailer
 
 // The HTML part in a real browser: headless Chromium (Debian's chromium,
 // driven by chromedp) at a phone's and a desktop's width, light and dark.
-// The screenshots go to docs/, beside the page's, for the README. The
+// The screenshots go to docs/ (make screenshots), beside the page's. The
 // test skips without Chromium, unless CONVENE_REQUIRE_INTEROP=1.
 
 import (
@@ -56,9 +56,17 @@ func TestEmailInBrowser(t *testing.T) {
 	if err := os.WriteFile(page, []byte(parseMessage(t, m.Data).HTML), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// docs/ only when asked (`make screenshots`): a test run leaves the
+	// tree unchanged.
 	docs := os.Getenv("CONVENE_ARTIFACTS")
-	if docs == "" {
+	switch {
+	case os.Getenv("CONVENE_UPDATE_DOCS") == "1":
 		docs = filepath.Join("..", "docs")
+	case docs == "":
+		docs = filepath.Join(os.TempDir(), "convene-screenshots")
+	}
+	if err := os.MkdirAll(docs, 0o755); err != nil {
+		t.Fatal(err)
 	}
 
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),

@@ -102,18 +102,11 @@ func newTab(t *testing.T, ctx context.Context, zone, locale string) context.Cont
 	return tab
 }
 
-// docsDir is where the screenshots for the README go: docs/, or
-// $CONVENE_ARTIFACTS.
+// docsDir is where the screenshots for the README go: docs/ when
+// CONVENE_UPDATE_DOCS=1 (`make screenshots`), else $CONVENE_ARTIFACTS or
+// a temporary directory, so that a test run leaves the tree unchanged.
 func docsDir(t *testing.T) string {
-	dir := os.Getenv("CONVENE_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "docs")
-	}
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return screenshotDir(t, filepath.Join("..", "..", "docs"))
 }
 
 func shot(t *testing.T, tab context.Context, dir, name string) {
@@ -262,4 +255,24 @@ func TestArchiveInBrowser(t *testing.T) {
 	if len(titles) != 1 || titles[0] != "Far away" {
 		t.Errorf("a meeting 26 months ahead: the page shows %q", titles)
 	}
+}
+
+// screenshotDir is docs (CONVENE_UPDATE_DOCS=1), $CONVENE_ARTIFACTS, or
+// a temporary directory kept after the test, whose path is logged.
+func screenshotDir(t *testing.T, docs string) string {
+	dir := os.Getenv("CONVENE_ARTIFACTS")
+	switch {
+	case os.Getenv("CONVENE_UPDATE_DOCS") == "1":
+		dir = docs
+	case dir == "":
+		dir = filepath.Join(os.TempDir(), "convene-screenshots")
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -117,18 +117,7 @@ func mailTo(t *testing.T, api, to string) string {
 }
 
 func artifacts(t *testing.T) string {
-	dir := os.Getenv("CONVENE_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "web", "testdata", "screenshots")
-	}
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return screenshotDir(t, filepath.Join("..", "..", "web", "testdata", "screenshots"))
 }
 
 // upcoming is what the page shows of each upcoming meeting.
