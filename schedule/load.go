@@ -189,7 +189,12 @@ func (d *decoder) schedule(raw map[string]any) *Schedule {
 	s := &Schedule{File: d.file}
 	top := d.table("", raw)
 	cal := d.table("calendar", top.value("calendar"))
-	if cal.m == nil { // absent: report its required keys
+	if cal.m == nil && top.m["calendar"] == nil { // absent: say what to add, once
+		d.problems = append(d.problems, Problem{File: d.file, Line: 1, Key: "calendar",
+			Rule: "the [calendar] table is missing; start the file with it, e.g. " +
+				`[calendar] name = "Reading group" timezone = "America/New_York" (each key on its own line)`})
+		cal.m, cal.absent, d.noZone = map[string]any{}, true, true
+	} else if cal.m == nil {
 		cal.m = map[string]any{}
 	}
 	s.Calendar = Calendar{

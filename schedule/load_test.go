@@ -98,8 +98,7 @@ start = 2024-03-10T02:30:00`,
 			name: "missing calendar",
 			toml: "[[sessions]]\nid = \"a\"\ntitle = \"A\"\nstart = 2024-01-01T10:00:00\n",
 			want: []string{
-				"events.toml: calendar.name: is required",
-				"events.toml: calendar.timezone: is required (an IANA name such as America/New_York)",
+				`events.toml:1: calendar: the [calendar] table is missing; start the file with it, e.g. [calendar] name = "Reading group" timezone = "America/New_York" (each key on its own line)`,
 			},
 		},
 		{

@@ -19,6 +19,9 @@ type table struct {
 	m    map[string]any
 	used map[string]bool
 	defs []Key // the keys the table may hold
+	// absent: the table is not in the file, which is reported once, not
+	// once per required key.
+	absent bool
 }
 
 func (d *decoder) table(path string, v any) *table {
@@ -58,7 +61,7 @@ const (
 func (t *table) str(k string, flags int) string {
 	v := t.value(k)
 	if v == nil {
-		if flags&required != 0 {
+		if flags&required != 0 && !t.absent {
 			t.d.fail(t.key(k), "is required")
 		}
 		return ""
@@ -140,7 +143,7 @@ func (t *table) email(k string, named bool) string {
 func (t *table) zone(k string, def *time.Location) *time.Location {
 	s := t.str(k, oneLine)
 	if s == "" {
-		if def == nil && t.m != nil && (t.path == "calendar" || !t.d.noZone) {
+		if def == nil && t.m != nil && !t.absent && (t.path == "calendar" || !t.d.noZone) {
 			t.d.fail(t.key(k), "is required (an IANA name such as America/New_York)")
 		}
 		return def
