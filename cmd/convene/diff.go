@@ -92,6 +92,11 @@ func diff(ctx context.Context, stdout io.Writer, rev, config string, files []str
 	if err != nil {
 		return err
 	}
+	if state != "" {
+		if err := r.checkLive(ctx, old, new, state, filepath.Join(dir, "live.db"), now); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(stdout, "convene diff %s -> %s\n", oldName, newName)
 	r.print(stdout, new.Calendar.Zone)
 	if r.changes() {
@@ -144,6 +149,7 @@ type editReport struct {
 	feeds     []feedChange
 	sequences []sequence
 	withState bool
+	live      bool // the state already serves the new file
 	notices   []store.OutboxRow // notices the edit would queue
 	reminders struct{ added, dropped, moved int }
 	warnings  []string
@@ -180,6 +186,29 @@ func sequences(old, new *schedule.Schedule, oldSet, newSet *feed.Set) []sequence
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].uid < out[j].uid })
 	return out
+}
+
+// checkLive finds out whether the state already serves new (serve loaded
+// it before diff ran): then new, rendered alone on another copy of the
+// state, keeps the live SEQUENCE numbers, while rendering old first, as
+// compareEdit does, raised them twice. The report then gives the live
+// numbers and no notices, which serve planned when it loaded the file.
+func (r *editReport) checkLive(ctx context.Context, old, new *schedule.Schedule, state, to string, now time.Time) error {
+	st, err := stateCopy(ctx, state, to)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	live, err := feed.Render(ctx, new, st, now)
+	if err != nil {
+		return err
+	}
+	if seqs := sequences(new, new, live, r.newSet); len(seqs) > 0 {
+		r.live = true
+		r.sequences, r.newSet = seqs, live
+		r.notices = nil
+	}
+	return nil
 }
 
 type feedChange struct {
@@ -397,6 +426,10 @@ func (r *editReport) print(w io.Writer, zone *time.Location) {
 	if r.withState {
 		source = "the state"
 	}
+	if r.live {
+		fmt.Fprintln(w, "\nThe state already serves the new file (serve has loaded it): the SEQUENCE numbers are the live ones,\n"+
+			"and its notices were planned when serve loaded it (see `convene subscribers` and the outbox).")
+	}
 	fmt.Fprintf(w, "\nFeeds, with SEQUENCE from %s:\n", source)
 	if len(r.feeds) == 0 {
 		fmt.Fprintln(w, "  no feed changes")
@@ -405,6 +438,10 @@ func (r *editReport) print(w io.Writer, zone *time.Location) {
 		fmt.Fprintf(w, "  %-8s %s\n", f.how, f.path)
 	}
 	for _, v := range r.sequences {
+		if r.live {
+			fmt.Fprintf(w, "  SEQUENCE %d (live)  %s\n", v.old, v.uid)
+			continue
+		}
 		fmt.Fprintf(w, "  SEQUENCE %d -> %d  %s\n", v.old, v.new, v.uid)
 	}
 	fmt.Fprintln(w, "\nEmail if this went live now:")
@@ -440,6 +477,10 @@ func (r *editReport) alike(e schedule.Edit) int {
 }
 
 func (r *editReport) printNotices(w io.Writer) {
+	if r.live {
+		fmt.Fprintln(w, "  notices: already planned by serve")
+		return
+	}
 	if r.withState && len(r.notices) == 0 {
 		fmt.Fprintln(w, "  no notices")
 	}

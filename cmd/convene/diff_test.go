@@ -300,6 +300,33 @@ func TestDiffState(t *testing.T) {
 	if !bytes.Equal(before, after) {
 		t.Error("diff --state wrote to the state file")
 	}
+
+	// serve then loads new.toml: the same diff shows the live numbers,
+	// raised once, and no notices to come.
+	st, err = store.Open(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newSched, err := schedule.Load(filepath.Join(dir, "new.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := feed.Render(ctx, newSched, st, now); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	out, code = runDiff(t, "--state", statePath, filepath.Join(dir, "old.toml"), filepath.Join(dir, "new.toml"))
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	wantLines(t, out,
+		"The state already serves the new file",
+		"  SEQUENCE 2 (live)  intro@diff.example.org",
+		"  notices: already planned by serve",
+	)
+	if strings.Contains(out, "SEQUENCE 3") {
+		t.Errorf("diff of a loaded edit counts SEQUENCE twice:\n%s", out)
+	}
 	if out, code := runDiff(t, "--state", filepath.Join(dir, "missing.db"), filepath.Join(dir, "old.toml"), filepath.Join(dir, "new.toml")); code != 2 {
 		t.Errorf("diff --state missing.db: exit %d, want 2:\n%s", code, out)
 	}
