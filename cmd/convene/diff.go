@@ -149,7 +149,7 @@ type editReport struct {
 	feeds     []feedChange
 	sequences []sequence
 	withState bool
-	live      bool // the state already serves the new file
+	live      bool              // the state already serves the new file
 	notices   []store.OutboxRow // notices the edit would queue
 	reminders struct{ added, dropped, moved int }
 	warnings  []string
