@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -38,20 +39,41 @@ type Check struct {
 // system call on a frozen disk: such a check fails as "no answer", it
 // finishes in the background, and until it does the next probes wait on
 // it instead of starting another.
+//
+// A query ?exclude=NAME (repeatable, as Kubernetes' own /readyz takes it)
+// leaves that check out: a load balancer in front of several replicas
+// asks /readyz?exclude=store, so that a database they all share being
+// down does not take every replica, and the feeds they still serve from
+// memory, out of rotation at once. An unknown name answers 400.
 func Ready(timeout time.Duration, checks ...Check) http.Handler {
 	probes := make([]*probe, len(checks))
+	names := make([]string, len(checks))
 	for i, c := range checks {
 		probes[i] = &probe{check: c}
+		names[i] = c.Name
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		excluded := map[string]bool{}
+		for _, name := range r.URL.Query()["exclude"] {
+			if !slices.Contains(names, name) {
+				http.Error(w, fmt.Sprintf("exclude=%s: no such check (the checks are %s)", name, strings.Join(names, ", ")), http.StatusBadRequest)
+				return
+			}
+			excluded[name] = true
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		runs := make([]*run, len(probes))
 		for i, p := range probes {
-			runs[i] = p.start(timeout)
+			if !excluded[p.check.Name] {
+				runs[i] = p.start(timeout)
+			}
 		}
 		var failed, warnings []string
 		for i, p := range probes {
+			if runs[i] == nil {
+				continue
+			}
 			if err := runs[i].wait(ctx); err != nil {
 				failed = append(failed, p.check.Name+": "+err.Error())
 			} else if p.check.Warning != nil {

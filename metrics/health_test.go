@@ -20,23 +20,33 @@ func TestLive(t *testing.T) {
 
 func TestReady(t *testing.T) {
 	ok := func(context.Context) error { return nil }
+	down := func(context.Context) error { return errors.New("the database does not answer") }
 	tests := []struct {
 		name   string
+		url    string // default /readyz
 		checks []Check
 		status int
 		body   []string
 	}{
-		{"none", nil, 200, []string{"ready"}},
-		{"all hold", []Check{{Name: "schedule", Func: ok}, {Name: "store", Func: ok}}, 200, []string{"ready"}},
-		{"one fails", []Check{{Name: "schedule", Func: ok}, {Name: "store", Func: func(context.Context) error { return errors.New("readonly database") }}},
+		{"none", "", nil, 200, []string{"ready"}},
+		{"all hold", "", []Check{{Name: "schedule", Func: ok}, {Name: "store", Func: ok}}, 200, []string{"ready"}},
+		{"one fails", "", []Check{{Name: "schedule", Func: ok}, {Name: "store", Func: func(context.Context) error { return errors.New("readonly database") }}},
 			503, []string{"not ready", "store: readonly database"}},
-		{"slow check times out", []Check{{Name: "store", Func: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }}},
+		{"slow check times out", "", []Check{{Name: "store", Func: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }}},
 			503, []string{"not ready", "store: "}},
+		{"failing check excluded", "/readyz?exclude=store", []Check{{Name: "schedule", Func: ok}, {Name: "store", Func: down}}, 200, []string{"ready"}},
+		{"other check still counts", "/readyz?exclude=store", []Check{{Name: "schedule", Func: down}, {Name: "store", Func: down}},
+			503, []string{"not ready", "schedule: the database does not answer"}},
+		{"unknown exclude", "/readyz?exclude=db", []Check{{Name: "schedule", Func: ok}, {Name: "store", Func: ok}},
+			400, []string{"exclude=db: no such check (the checks are schedule, store)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.url == "" {
+				tt.url = "/readyz"
+			}
 			w := httptest.NewRecorder()
-			Ready(50*time.Millisecond, tt.checks...).ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
+			Ready(50*time.Millisecond, tt.checks...).ServeHTTP(w, httptest.NewRequest("GET", tt.url, nil))
 			if w.Code != tt.status {
 				t.Errorf("status %d, want %d", w.Code, tt.status)
 			}

@@ -65,6 +65,7 @@ commands:
   subscribers  list, add, remove, export or import the people who get reminders
   backup     write a consistent copy of the state file, while serve runs
   restore    check a backup and put it back as the state file
+  ready      ask a running serve whether it is ready (a container health check)
   version    print the version
 
 Run "convene <command> --help" for the flags of a command.`
@@ -97,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return backup(ctx, args, stdout, stderr)
 	case "restore":
 		return restore(ctx, args, stdout, stderr)
+	case "ready":
+		return ready(ctx, args, stdout, stderr) // ready.go
 	case "version":
 		fmt.Fprintln(stdout, "convene", version)
 		return nil
