@@ -102,7 +102,10 @@ func (sr *Series) occurrence(s *Schedule, c Change) Occurrence {
 }
 
 func (s *Schedule) occurrence(id string, series bool, zone *time.Location, start Time, dur time.Duration, d Details) Occurrence {
-	at := start.instant(zone)
+	return s.occurrenceAt(id, series, zone, start.instant(zone), dur, d)
+}
+
+func (s *Schedule) occurrenceAt(id string, series bool, zone *time.Location, at time.Time, dur time.Duration, d Details) Occurrence {
 	if d.Location == "" {
 		d.Location = s.Calendar.Location
 	}
@@ -114,7 +117,13 @@ func (s *Schedule) occurrence(id string, series bool, zone *time.Location, start
 
 // Single returns the occurrence of a one-off session.
 func (s *Schedule) Single(ss *Session) Occurrence {
-	return s.occurrence(ss.ID, false, ss.Zone, ss.Start, ss.Duration, ss.Details)
+	if ss.End.IsZero() { // not read from a file
+		return s.occurrence(ss.ID, false, ss.Zone, ss.Start, ss.Duration, ss.Details)
+	}
+	// The start's instant was found when the file was read (End is it
+	// plus Duration): the zone's rules need not be searched again, for
+	// each session, on each Expand.
+	return s.occurrenceAt(ss.ID, false, ss.Zone, ss.End.Add(-ss.Duration), ss.Duration, ss.Details)
 }
 
 // Master returns the occurrence that a series' own fields describe, at

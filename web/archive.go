@@ -24,13 +24,13 @@ type month struct {
 	Meetings []meeting
 }
 
-func yearData(s *schedule.Schedule, landing pageData, years []year, y year) yearPageData {
-	d := yearPageData{Name: landing.Name, Zone: landing.Zone, Year: y.Year, Podcast: landing.Podcast}
-	for _, other := range years {
-		d.Years = append(d.Years, yearLink{Year: other.Year, Count: len(other.Meetings), Current: other.Year == y.Year})
+func yearData(s *schedule.Schedule, landing pageData, y int, now time.Time) yearPageData {
+	d := yearPageData{Name: landing.Name, Zone: landing.Zone, Year: y, Podcast: landing.Podcast}
+	for _, other := range landing.Years {
+		d.Years = append(d.Years, yearLink{Year: other.Year, Count: other.Count, Current: other.Year == y})
 	}
 	bySeries := seriesIndex(s)
-	for _, o := range y.Meetings {
+	for _, o := range pastIn(s, y, now) {
 		name := o.Start.In(s.Calendar.Zone).Month().String()
 		if len(d.Months) == 0 || d.Months[len(d.Months)-1].Name != name {
 			d.Months = append(d.Months, month{Name: name})
@@ -41,8 +41,8 @@ func yearData(s *schedule.Schedule, landing pageData, years []year, y year) year
 	return d
 }
 
-// yearPage serves /past/{year}, rendered and compressed with the landing
-// page.
+// yearPage serves /past/{year}, rendered and compressed on its first
+// request for the landing page it belongs to.
 func (s *Server) yearPage(w http.ResponseWriter, r *http.Request) {
 	v := s.current()
 	y, err := strconv.Atoi(r.PathValue("year"))
@@ -51,7 +51,7 @@ func (s *Server) yearPage(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, v, "meeting in "+strconv.Quote(r.PathValue("year")))
 		return
 	}
-	page.serve(w, r, "no-cache")
+	page.serve(s, w, r, "no-cache")
 }
 
 // yearOf returns the year of the archive that o is in, or 0 when it is

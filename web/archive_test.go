@@ -282,7 +282,7 @@ func TestFeedURLsResolve(t *testing.T) {
 // skipped, moved and cancelled meetings, in several zones) at random
 // times, the year pages hold every meeting that took place exactly once,
 // newest first, each linking to a page that answers, and the landing
-// page counts each year right.
+// page counts each year right and shows the latest meetings.
 func TestArchiveGenerated(t *testing.T) {
 	zones := []string{"America/New_York", "Europe/Berlin", "Asia/Tokyo", "Pacific/Auckland", "UTC"}
 	for seed := int64(1); seed <= 25; seed++ {
@@ -313,15 +313,24 @@ func TestArchiveGenerated(t *testing.T) {
 			t.Fatalf("seed %d: %v\n%s", seed, err, b.String())
 		}
 		want := map[int][]string{}
+		var latest []string // the archive, newest first
 		past := sched.Expand(time.Time{}, now)
 		for i := len(past) - 1; i >= 0; i-- {
 			if o := past[i]; !o.End.After(now) && o.Status != schedule.Cancelled {
 				y := o.Start.In(sched.Calendar.Zone).Year()
 				want[y] = append(want[y], "m-"+strings.ReplaceAll(o.Key(), "/", "-"))
+				latest = append(latest, want[y][len(want[y])-1])
 			}
 		}
 		h := serveSchedule(t, b.String(), now)
 		landing := get(t, h, "/")
+		var shown []string
+		for _, m := range regexp.MustCompile(`<li class="meeting[^"]*" id="([^"]+)"`).FindAllStringSubmatch(section(landing, "past"), -1) {
+			shown = append(shown, m[1])
+		}
+		if want := latest[:min(len(latest), maxArchive)]; strings.Join(shown, " ") != strings.Join(want, " ") {
+			t.Errorf("seed %d: the landing page shows the latest\n%v\nwant\n%v", seed, shown, want)
+		}
 		for y, ids := range want {
 			if !strings.Contains(landing, fmt.Sprintf(`<a href="/past/%d">%d</a> (%d)`, y, y, len(ids))) {
 				t.Errorf("seed %d: the landing page does not link %d with %d meetings", seed, y, len(ids))

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/convene/convene/schedule"
 )
@@ -84,9 +85,10 @@ func (s *Server) showSeries(w http.ResponseWriter, v *view, sr *schedule.Series)
 	for _, o := range next {
 		d.Upcoming = append(d.Upcoming, meetingOf(v.sched, bySeries, o))
 	}
-	for _, y := range archive(&one, now) {
-		for _, o := range y.Meetings {
-			d.Past = append(d.Past, pastMeeting(v.sched, bySeries, o))
+	past := one.Expand(time.Time{}, now)
+	for i := len(past) - 1; i >= 0; i-- {
+		if yearOf(v.sched, past[i], now) != 0 {
+			d.Past = append(d.Past, pastMeeting(v.sched, bySeries, past[i]))
 		}
 	}
 	s.render(w, http.StatusOK, "series.html", d)

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"mime"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -123,15 +124,9 @@ type yearLink struct {
 	Current bool
 }
 
-// year is the archive of one year, newest first.
-type year struct {
-	Year     int
-	Meetings []schedule.Occurrence
-}
-
-// build computes the landing page at time now. It returns the archive by
-// year, newest first, and the time after which the page is out of date.
-func build(s *schedule.Schedule, base string, now time.Time, zones []string) (pageData, []year, time.Time) {
+// build computes the landing page at time now. It returns the time after
+// which the page is out of date.
+func build(s *schedule.Schedule, base string, now time.Time, zones []string) (pageData, time.Time) {
 	cal := s.Calendar
 	p := pageData{
 		Name:        cal.Name,
@@ -157,14 +152,10 @@ func build(s *schedule.Schedule, base string, now time.Time, zones []string) (pa
 			expires = o.End
 		}
 	}
-	years := archive(s, now)
-	for _, y := range years {
-		p.Years = append(p.Years, yearLink{Year: y.Year, Count: len(y.Meetings)})
-		for _, o := range y.Meetings {
-			if len(p.Archive) < maxArchive {
-				p.Archive = append(p.Archive, pastMeeting(s, seriesByID, o))
-			}
-		}
+	var latest []schedule.Occurrence
+	p.Years, latest = pastYears(s, now, maxArchive)
+	for _, o := range latest {
+		p.Archive = append(p.Archive, pastMeeting(s, seriesByID, o))
 	}
 	for _, o := range podcast.Recorded(s) {
 		p.Podcast = base + podcast.Path
@@ -172,7 +163,7 @@ func build(s *schedule.Schedule, base string, now time.Time, zones []string) (pa
 			p.Recorded = append(p.Recorded, pastMeeting(s, seriesByID, o))
 		}
 	}
-	return p, years, expires
+	return p, expires
 }
 
 func seriesIndex(s *schedule.Schedule) map[string]*schedule.Series {
@@ -199,23 +190,65 @@ func upcoming(s *schedule.Schedule, now time.Time, n int) ([]schedule.Occurrence
 	return next, false
 }
 
-// archive returns the meetings that took place before now (that ended,
-// and were not cancelled) by year in the calendar's zone, newest first.
-func archive(s *schedule.Schedule, now time.Time) []year {
-	var years []year
-	past := s.Expand(time.Time{}, now)
-	for i := len(past) - 1; i >= 0; i-- {
-		o := past[i]
+// pastYears returns the years of the archive, newest first, with how
+// many meetings each holds, and the latest n meetings of the archive,
+// newest first. It reads each session's instants as kept, without
+// listing every past meeting: the landing page shows only these.
+func pastYears(s *schedule.Schedule, now time.Time, n int) ([]yearLink, []schedule.Occurrence) {
+	count := map[int]int{}
+	var latest []schedule.Occurrence
+	add := func(o schedule.Occurrence) {
 		y := yearOf(s, o, now)
 		if y == 0 {
-			continue
+			return
 		}
-		if len(years) == 0 || years[len(years)-1].Year != y {
-			years = append(years, year{Year: y})
+		count[y]++
+		i := len(latest)
+		for i > 0 && newer(o, latest[i-1]) {
+			i--
 		}
-		years[len(years)-1].Meetings = append(years[len(years)-1].Meetings, o)
+		if i < n {
+			latest = slices.Insert(latest, i, o)[:min(len(latest)+1, n)]
+		}
 	}
-	return years
+	for i := range s.Sessions {
+		if ss := &s.Sessions[i]; !ss.End.After(now) && ss.Status != schedule.Cancelled {
+			add(s.Single(ss))
+		}
+	}
+	series := *s
+	series.Sessions = nil
+	for _, o := range series.Expand(time.Time{}, now) {
+		add(o)
+	}
+	var years []yearLink
+	for y, c := range count {
+		years = append(years, yearLink{Year: y, Count: c})
+	}
+	slices.SortFunc(years, func(a, b yearLink) int { return b.Year - a.Year })
+	return years, latest
+}
+
+// newer reports whether a comes before b in the archive, which lists
+// the latest first: the reverse of Expand's order.
+func newer(a, b schedule.Occurrence) bool {
+	if !a.Start.Equal(b.Start) {
+		return a.Start.After(b.Start)
+	}
+	return a.Key() > b.Key()
+}
+
+// pastIn returns the meetings of the archive in year y, newest first.
+func pastIn(s *schedule.Schedule, y int, now time.Time) []schedule.Occurrence {
+	zone := s.Calendar.Zone
+	all := s.Expand(time.Date(y, 1, 1, 0, 0, 0, 0, zone), time.Date(y+1, 1, 1, 0, 0, 0, 0, zone))
+	var out []schedule.Occurrence
+	for i := len(all) - 1; i >= 0; i-- {
+		if yearOf(s, all[i], now) == y {
+			out = append(out, all[i])
+		}
+	}
+	return out
 }
 
 func meetingOf(s *schedule.Schedule, seriesByID map[string]*schedule.Series, o schedule.Occurrence) meeting {

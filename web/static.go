@@ -61,5 +61,5 @@ func (s *Server) favicon(w http.ResponseWriter, r *http.Request) {
 
 // podcast serves the podcast feed of the recordings.
 func (s *Server) podcast(w http.ResponseWriter, r *http.Request) {
-	s.current().podcast.serve(w, r, "no-cache")
+	s.current().podcast.serve(s, w, r, "no-cache")
 }

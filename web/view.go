@@ -3,6 +3,8 @@ package web
 import (
 	"bytes"
 	"fmt"
+	"net/http"
+	"sync"
 	"time"
 
 	"github.com/convene/convene/feed"
@@ -18,8 +20,11 @@ type view struct {
 	parts [][]byte // the landing page, split where the CSRF value goes
 	// gzipParts are the parts deflated once (compress.go)
 	gzipParts [][]byte
-	years     map[int]staticFile
-	podcast   staticFile
+	// The archive's pages and the podcast feed are rendered on their
+	// first request, once per view: an edit renders the landing page
+	// alone, not every year of the archive.
+	years   map[int]*onceFile
+	podcast *onceFile
 	// podcastURL is the podcast feed's URL when a meeting has a
 	// recording, for the pages to link.
 	podcastURL string
@@ -61,25 +66,29 @@ func (s *Server) build(sched *schedule.Schedule, set feedSet) (*view, error) {
 	if base == "" {
 		base = s.cfg.BaseURL
 	}
-	data, years, expires := build(sched, base, now, zoneList)
+	data, expires := build(sched, base, now, zoneList)
 	data.CSRF = s.sentinel
 	page, err := s.execute("index.html", data)
 	if err != nil {
 		return nil, fmt.Errorf("render page: %w", err)
 	}
 	v := &view{sched: sched, set: set, base: base, expires: expires,
-		parts:      bytes.Split(page, []byte(s.sentinel)),
-		years:      map[int]staticFile{},
-		podcast:    newStaticFile(podcast.Render(sched, base), podcast.ContentType),
+		parts: bytes.Split(page, []byte(s.sentinel)),
+		years: map[int]*onceFile{},
+		podcast: &onceFile{ctype: podcast.ContentType, render: func() ([]byte, error) {
+			return podcast.Render(sched, base), nil
+		}},
 		podcastURL: data.Podcast,
 		series:     map[string]bool{}}
 	v.gzipParts = deflateParts(v.parts)
-	for _, y := range years {
-		page, err := s.execute("year.html", yearData(sched, data, years, y))
-		if err != nil {
-			return nil, fmt.Errorf("render the page of %d: %w", y.Year, err)
-		}
-		v.years[y.Year] = newStaticFile(page, "text/html; charset=utf-8")
+	for _, y := range data.Years {
+		v.years[y.Year] = &onceFile{ctype: "text/html; charset=utf-8", render: func() ([]byte, error) {
+			page, err := s.execute("year.html", yearData(sched, data, y.Year, now))
+			if err != nil {
+				return nil, fmt.Errorf("render the page of %d: %w", y.Year, err)
+			}
+			return page, nil
+		}}
 	}
 	for _, sr := range sched.Series {
 		v.series[sr.ID] = true
@@ -110,4 +119,34 @@ func (s *Server) current() *view {
 	}
 	s.cur.Store(nv)
 	return nv
+}
+
+// onceFile is a page of one view rendered and compressed on its first
+// request, once: a view's schedule never changes, and a newer schedule
+// gets a view, and pages, of its own.
+type onceFile struct {
+	ctype  string
+	render func() ([]byte, error)
+	once   sync.Once
+	f      staticFile
+	err    error
+}
+
+// serve answers with the page, rendering it first if no request has.
+func (o *onceFile) serve(s *Server, w http.ResponseWriter, r *http.Request, cacheControl string) {
+	o.once.Do(func() {
+		body, err := o.render()
+		if err != nil {
+			o.err = err
+			return
+		}
+		o.f = newStaticFile(body, o.ctype)
+		o.render = nil
+	})
+	if o.err != nil {
+		s.log.Error("render", "path", r.URL.Path, "err", o.err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	o.f.serve(w, r, cacheControl)
 }
