@@ -86,7 +86,7 @@ func (x *sim) open() {
 	if x.w, err = New(o); err != nil {
 		x.t.Fatal(err)
 	}
-	if _, err := st.RecoverOutbox(x.ctx); err != nil {
+	if _, err := st.RecoverOutbox(x.ctx, time.Now()); err != nil {
 		x.t.Fatal(err)
 	}
 	if x.text != "" {

@@ -164,7 +164,7 @@ func (w *Worker) claim(ctx context.Context, r store.OutboxRow, pre rendered) (*M
 		return nil, nil
 	}
 	w.lastSend = time.Now()
-	claimed, err := st.MarkSending(ctx, r.ID, r.Starts)
+	claimed, err := st.Claim(ctx, r.ID, r.Starts, w.o.Now(), w.o.Lease)
 	if err != nil || !claimed {
 		return nil, err
 	}

@@ -53,6 +53,11 @@ type Options struct {
 	// transaction at once (default 1): give the SMTP transport as many
 	// connections. A crash can then resend up to this many.
 	Connections int
+	// Lease is how long a message's claim lasts (default 2m): if its
+	// sender dies mid-send, another worker on the same PostgreSQL
+	// state sends it again once the lease has run out. It must outlast
+	// one SMTP transaction.
+	Lease time.Duration
 	// DKIMKey, if set, DKIM-signs every message for the domain of
 	// [reminders].from, with DKIMSelector (default "convene").
 	DKIMKey      crypto.Signer
@@ -111,6 +116,7 @@ func New(o Options) (*Worker, error) {
 	def(&o.RetryBase, 30*time.Second)
 	def(&o.RetryMax, 30*time.Minute)
 	def(&o.PauseFor, 5*time.Minute)
+	def(&o.Lease, 2*time.Minute)
 	o.Connections = max(o.Connections, 1)
 	if o.Now == nil {
 		o.Now = time.Now
@@ -258,7 +264,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	for _, a := range refusing {
 		w.refusing[strings.ToLower(a)] = true
 	}
-	if n, err := w.o.Store.RecoverOutbox(ctx); err != nil {
+	if n, err := w.o.Store.RecoverOutbox(ctx, w.o.Now()); err != nil {
 		return err
 	} else if n > 0 {
 		w.o.Log.Warn("resending messages interrupted by a crash; their recipients may get them twice", "messages", n)

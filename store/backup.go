@@ -78,6 +78,9 @@ func exists(path string) bool {
 // use, to the new file dst, checks the copy, and returns what it holds.
 // It refuses to overwrite dst.
 func Backup(ctx context.Context, src, dst string) (Info, error) {
+	if err := fileOnly("backup", src, dst); err != nil {
+		return Info{}, err
+	}
 	if exists(dst) {
 		return Info{}, fmt.Errorf("backup: %s already exists: give a new name, or remove it first", dst)
 	}
@@ -113,6 +116,9 @@ func Backup(ctx context.Context, src, dst string) (Info, error) {
 // its schema version (a version newer than this binary's is an error) and
 // its counts.
 func Check(ctx context.Context, path string) (Info, error) {
+	if err := fileOnly("check", path); err != nil {
+		return Info{}, err
+	}
 	db, err := openReadOnly(path)
 	if err != nil {
 		return Info{}, err
@@ -157,6 +163,19 @@ func Check(ctx context.Context, path string) (Info, error) {
 	return info, nil
 }
 
+// fileOnly refuses a PostgreSQL state to op, a tool for SQLite files:
+// PostgreSQL has its own, which copy a database that is in use.
+func fileOnly(op string, states ...string) error {
+	for _, st := range states {
+		if IsPostgres(st) {
+			return fmt.Errorf("%s: %s is a PostgreSQL database, and convene %s works on a SQLite state file: "+
+				"copy the database with pg_dump (pg_dump -Fc -f convene.dump URL) and put it back with pg_restore "+
+				"(pg_restore --clean -d URL convene.dump)", op, Redact(st), op)
+		}
+	}
+	return nil
+}
+
 func notState(path string, err error) error {
 	return fmt.Errorf("%s is not a convene state file (%v)", path, err)
 }
@@ -167,6 +186,9 @@ func notState(path string, err error) error {
 // file gets its owner and mode. It refuses while a serve holds dst (see
 // OpenExclusive), and holds the lock itself meanwhile.
 func Restore(ctx context.Context, src, dst string, now time.Time) (Info, string, error) {
+	if err := fileOnly("restore", src, dst); err != nil {
+		return Info{}, "", err
+	}
 	info, err := Check(ctx, src)
 	if err != nil {
 		return Info{}, "", fmt.Errorf("restore: %w", err)

@@ -299,3 +299,19 @@ func TestBackupLeavesNoWALFiles(t *testing.T) {
 		t.Errorf("backup into a missing directory = %v", err)
 	}
 }
+
+// The file tools refuse a PostgreSQL state, naming PostgreSQL's own.
+func TestFileToolsRefusePostgres(t *testing.T) {
+	ctx := context.Background()
+	pg := "postgres://convene:hunter2@db.example.org/convene"
+	dir := t.TempDir()
+	_, err1 := Backup(ctx, pg, filepath.Join(dir, "out.db"))
+	_, err2 := Check(ctx, pg)
+	_, _, err3 := Restore(ctx, filepath.Join(dir, "backup.db"), pg, time.Now())
+	for i, err := range []error{err1, err2, err3} {
+		if err == nil || !strings.Contains(err.Error(), "pg_dump") || !strings.Contains(err.Error(), "pg_restore") ||
+			strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("tool %d on a PostgreSQL state: %v; want an error naming pg_dump and pg_restore, without the password", i, err)
+		}
+	}
+}

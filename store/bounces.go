@@ -23,9 +23,9 @@ const resumed = `refused = 0, last_reply = '', suspended = 0`
 // subscriber is left alone.
 func (s *Store) Refused(ctx context.Context, email, reply string, now time.Time) (suspended bool, err error) {
 	var refused, since int64
-	err = s.db.QueryRowContext(ctx, `UPDATE subscribers SET refused = refused + 1, last_reply = ?,
-		suspended = CASE WHEN suspended = 0 AND refused + 1 >= ? THEN ? ELSE suspended END
-		WHERE email = ? RETURNING refused, suspended`, reply, SuspendAfter, now.Unix(), email).Scan(&refused, &since)
+	err = s.db.QueryRowContext(ctx, `UPDATE subscribers SET refused = refused + 1, last_reply = $1,
+		suspended = CASE WHEN suspended = 0 AND refused + 1 >= $2 THEN $3 ELSE suspended END
+		WHERE email = $4 RETURNING refused, suspended`, reply, SuspendAfter, now.Unix(), email).Scan(&refused, &since)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -38,7 +38,7 @@ func (s *Store) Refused(ctx context.Context, email, reply string, now time.Time)
 // Delivered records that a reminder to subscriber email was accepted,
 // which ends a run of refusals.
 func (s *Store) Delivered(ctx context.Context, email string) error {
-	if _, err := s.exec(ctx, `UPDATE subscribers SET refused = 0 WHERE email = ? AND refused > 0`, email); err != nil {
+	if _, err := s.exec(ctx, `UPDATE subscribers SET refused = 0 WHERE email = $1 AND refused > 0`, email); err != nil {
 		return fmt.Errorf("record a delivered reminder: %w", err)
 	}
 	return nil

@@ -126,10 +126,16 @@ func queryOutbox(ctx context.Context, q interface {
 // send a row between the plan reading it and the plan changing it. The
 // rows are every pending row, and every row being sent or sent about a
 // meeting that starts after after (what recipients were told), in order
-// of id.
+// of id. Re-plans run one at a time, also across the processes sharing a
+// PostgreSQL database, and an ident is never inserted twice.
 func (s *Store) ReplanOutbox(ctx context.Context, after time.Time, plan func([]OutboxRow) OutboxChanges) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := queryOutbox(ctx, tx, `WHERE state = ? OR (state IN (?, ?) AND starts > ?) ORDER BY id`,
+		// Replicas that load one edit re-plan it one after the other:
+		// each plan reads what the one before wrote.
+		if err := s.serialize(ctx, tx, lockReplan); err != nil {
+			return err
+		}
+		rows, err := queryOutbox(ctx, tx, `WHERE state = $1 OR (state IN ($2, $3) AND starts > $4) ORDER BY id`,
 			Pending, Sending, Sent, ms(after))
 		if err != nil {
 			return err
@@ -137,12 +143,12 @@ func (s *Store) ReplanOutbox(ctx context.Context, after time.Time, plan func([]O
 		ch := plan(rows)
 		if len(ch.Upsert) > 0 {
 			up, err := tx.PrepareContext(ctx, `INSERT INTO outbox (ident, kind, occurrence, offset_ms, recipient, zone, unsubscribe, title, starts, prev_starts, due, next_try, state)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 				ON CONFLICT (ident) DO UPDATE SET zone = excluded.zone, unsubscribe = excluded.unsubscribe,
 					title = excluded.title, starts = excluded.starts, due = excluded.due,
 					next_try = CASE WHEN outbox.due = excluded.due THEN outbox.next_try ELSE excluded.next_try END
 				WHERE outbox.state = excluded.state AND (outbox.zone, outbox.unsubscribe, outbox.title, outbox.starts, outbox.due)
-					IS NOT (excluded.zone, excluded.unsubscribe, excluded.title, excluded.starts, excluded.due)`)
+					<> (excluded.zone, excluded.unsubscribe, excluded.title, excluded.starts, excluded.due)`)
 			if err != nil {
 				return err
 			}
@@ -154,19 +160,19 @@ func (s *Store) ReplanOutbox(ctx context.Context, after time.Time, plan func([]O
 			}
 		}
 		for _, id := range ch.Delete {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ? AND state = ?`, id, Pending); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = $1 AND state = $2`, id, Pending); err != nil {
 				return err
 			}
 		}
 		for id, reason := range ch.Expire {
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, last_error = ? WHERE id = ? AND state = ?`,
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = $1, last_error = $2 WHERE id = $3 AND state = $4`,
 				Expired, reason, id, Pending); err != nil {
 				return err
 			}
 		}
 		for _, r := range ch.Insert {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (ident, kind, occurrence, offset_ms, recipient, zone, unsubscribe, title, starts, prev_starts, due, next_try, state)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ident) DO NOTHING`, insertArgs(r)...); err != nil {
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (ident) DO NOTHING`, insertArgs(r)...); err != nil {
 				return err
 			}
 		}
@@ -191,9 +197,16 @@ func insertArgs(r OutboxRow) []any {
 
 // RecoverOutbox returns rows left "sending" by a crash to "pending": the
 // message may or may not have been accepted, and sending it again is
-// the only way not to lose it. It returns how many rows it recovered.
-func (s *Store) RecoverOutbox(ctx context.Context) (int, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET state = ? WHERE state = ?`, Pending, Sending)
+// the only way not to lose it. On SQLite, whose one serve process calls
+// it at start, that is every row being sent; on PostgreSQL, shared by
+// several, only the rows whose lease ran out before now. It returns how
+// many rows it recovered.
+func (s *Store) RecoverOutbox(ctx context.Context, now time.Time) (int, error) {
+	q, args := `UPDATE outbox SET state = $1 WHERE state = $2`, []any{Pending, Sending}
+	if s.backend == postgresBackend {
+		q, args = q+` AND lease_until <= $3`, append(args, ms(now))
+	}
+	res, err := s.db.ExecContext(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("recover outbox: %w", err)
 	}
@@ -201,20 +214,24 @@ func (s *Store) RecoverOutbox(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
-// NextOutbox returns when the earliest pending row is next due; ok is
-// false when nothing is pending.
+// NextOutbox returns when the earliest row is next due: a pending row's
+// next try, or when a row being sent may be taken over (its lease ends);
+// ok is false when nothing is pending or being sent.
 func (s *Store) NextOutbox(ctx context.Context) (next time.Time, ok bool, err error) {
 	var v sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT MIN(next_try) FROM outbox WHERE state = ?`, Pending).Scan(&v); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT MIN(CASE WHEN state = $1 THEN next_try ELSE lease_until END)
+		FROM outbox WHERE state IN ($1, $2)`, Pending, Sending).Scan(&v); err != nil {
 		return time.Time{}, false, fmt.Errorf("next outbox row: %w", err)
 	}
 	return fromMS(v.Int64), v.Valid, nil
 }
 
-// DueOutbox returns up to limit pending rows due at or before now, in
-// order of when they are due.
+// DueOutbox returns up to limit rows to send at now, in order of when
+// they are due: the pending rows due at or before now, and the rows
+// whose sender's lease ran out (see Claim).
 func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxRow, error) {
-	rows, err := queryOutbox(ctx, s.db, `WHERE state = ? AND next_try <= ? ORDER BY next_try, id LIMIT ?`, Pending, ms(now), limit)
+	rows, err := queryOutbox(ctx, s.db, `WHERE (state = $1 AND next_try <= $2) OR (state = $3 AND lease_until <= $2)
+		ORDER BY next_try, id LIMIT $4`, Pending, ms(now), Sending, limit)
 	if err != nil {
 		return nil, fmt.Errorf("due outbox rows: %w", err)
 	}
@@ -230,14 +247,19 @@ func (s *Store) Outbox(ctx context.Context) ([]OutboxRow, error) {
 	return rows, nil
 }
 
-// MarkSending claims a pending row before its SMTP transaction. It
-// returns false if the row is no longer pending or no longer tells of the
-// start starts (a re-plan dropped or moved it since it was read).
-func (s *Store) MarkSending(ctx context.Context, id int64, starts time.Time) (bool, error) {
-	res, err := s.exec(ctx, `UPDATE outbox SET state = ?, attempts = attempts + 1 WHERE id = ? AND state = ? AND starts = ?`,
-		Sending, id, Pending, ms(starts))
+// Claim claims row id before its SMTP transaction: the row turns
+// "sending", claimed by this store until now+lease, and the attempt is
+// counted. It returns false if the row is neither pending nor held by a
+// lease that ran out before now (another store claimed it, or it was
+// sent), or no longer tells of the start starts (a re-plan dropped or
+// moved it since it was read). One UPDATE decides, so that of several
+// stores claiming a row at once, on one database, exactly one gets it.
+func (s *Store) Claim(ctx context.Context, id int64, starts, now time.Time, lease time.Duration) (bool, error) {
+	res, err := s.exec(ctx, `UPDATE outbox SET state = $1, attempts = attempts + 1, claimed_by = $2, lease_until = $3
+		WHERE id = $4 AND starts = $5 AND (state = $6 OR (state = $1 AND lease_until <= $7))`,
+		Sending, s.owner, ms(now.Add(lease)), id, ms(starts), Pending, ms(now))
 	if err != nil {
-		return false, fmt.Errorf("mark outbox row %d sending: %w", id, err)
+		return false, fmt.Errorf("claim outbox row %d: %w", id, err)
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
@@ -245,34 +267,36 @@ func (s *Store) MarkSending(ctx context.Context, id int64, starts time.Time) (bo
 
 // MarkSent records the server's acceptance of a row at at.
 func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time) error {
-	return s.mark(ctx, id, Sent, `sent_at = ?, last_error = ''`, ms(at))
+	return s.mark(ctx, id, Sent, `sent_at = $4, last_error = ''`, ms(at))
 }
 
 // MarkRetry returns a row to pending, to be tried again at next.
 func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, reason string) error {
-	return s.mark(ctx, id, Pending, `next_try = ?, last_error = ?`, ms(next), reason)
+	return s.mark(ctx, id, Pending, `next_try = $4, last_error = $5`, ms(next), reason)
 }
 
 // MarkUntried returns a claimed row to pending without counting the
 // attempt, to be tried again at next (sending is paused).
 func (s *Store) MarkUntried(ctx context.Context, id int64, next time.Time, reason string) error {
-	return s.mark(ctx, id, Pending, `attempts = max(attempts - 1, 0), next_try = ?, last_error = ?`, ms(next), reason)
+	return s.mark(ctx, id, Pending, `attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, next_try = $4, last_error = $5`, ms(next), reason)
 }
 
 // MarkFailed records a permanent failure; the row is not tried again.
 func (s *Store) MarkFailed(ctx context.Context, id int64, reason string) error {
-	return s.mark(ctx, id, Failed, `last_error = ?`, reason)
+	return s.mark(ctx, id, Failed, `last_error = $4`, reason)
 }
 
 // MarkExpired records that a row became useless before it could be sent.
 func (s *Store) MarkExpired(ctx context.Context, id int64, reason string) error {
-	return s.mark(ctx, id, Expired, `last_error = ?`, reason)
+	return s.mark(ctx, id, Expired, `last_error = $4`, reason)
 }
 
-// mark moves row id to state, setting the columns of set.
+// mark moves row id to state, setting the columns of set, whose
+// arguments are $4 on. A row that another store is sending is left to it.
 func (s *Store) mark(ctx context.Context, id int64, state State, set string, args ...any) error {
-	args = append([]any{state}, append(args, id)...)
-	if _, err := s.exec(ctx, `UPDATE outbox SET state = ?, `+set+` WHERE id = ?`, args...); err != nil {
+	args = append([]any{state, id, s.owner}, args...)
+	q := `UPDATE outbox SET state = $1, ` + set + ` WHERE id = $2 AND (state <> '` + string(Sending) + `' OR claimed_by = $3)`
+	if _, err := s.exec(ctx, q, args...); err != nil {
 		return fmt.Errorf("mark outbox row %d %s: %w", id, state, err)
 	}
 	return nil
@@ -304,7 +328,7 @@ func (s *Store) OutboxStats(ctx context.Context) (counts map[State]int, oldestOv
 	}
 	now := time.Now()
 	var oldest sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT MIN(next_try) FROM outbox WHERE state = ? AND next_try <= ?`, Pending, ms(now)).Scan(&oldest); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT MIN(next_try) FROM outbox WHERE state = $1 AND next_try <= $2`, Pending, ms(now)).Scan(&oldest); err != nil {
 		return nil, 0, fmt.Errorf("outbox stats: %w", err)
 	}
 	if oldest.Valid {

@@ -10,7 +10,7 @@ import (
 // SaveSource records data as the last good text of the schedule called
 // name (its path), loaded at now.
 func (s *Store) SaveSource(ctx context.Context, name string, data []byte, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO source (name, data, loaded) VALUES (?, ?, ?)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO source (name, data, loaded) VALUES ($1, $2, $3)
 		ON CONFLICT (name) DO UPDATE SET data = excluded.data, loaded = excluded.loaded`, name, data, now.Unix())
 	return err
 }
@@ -20,7 +20,7 @@ func (s *Store) SaveSource(ctx context.Context, name string, data []byte, now ti
 func (s *Store) Source(ctx context.Context, name string) ([]byte, time.Time, error) {
 	var data []byte
 	var loaded int64
-	err := s.db.QueryRowContext(ctx, `SELECT data, loaded FROM source WHERE name = ?`, name).Scan(&data, &loaded)
+	err := s.db.QueryRowContext(ctx, `SELECT data, loaded FROM source WHERE name = $1`, name).Scan(&data, &loaded)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, time.Time{}, ErrNotFound
 	}

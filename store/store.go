@@ -1,13 +1,39 @@
-// Package store keeps convene's state in one SQLite file (modernc.org/sqlite,
-// no cgo): the versions of every published calendar component and document
-// (versions), the reminder outbox (outbox.go), and the people who signed up
-// for reminders with the secret that signs their links (subscribers.go).
-// The tables are defined by the numbered files in migrations/, applied in
-// order when a state is opened.
+// Package store keeps convene's state: the versions of every published
+// calendar component and document (versions.go), the reminder outbox
+// (outbox.go), the people who signed up for reminders with the secret
+// that signs their links (subscribers.go), the last good events.toml
+// (source.go) and the refused reminders (bounces.go). The tables are
+// defined by the numbered files in migrations/, applied in order when a
+// state is opened.
+//
+// A state lives in one of two databases, with the same tables and the
+// same behaviour:
+//
+//   - A SQLite file (modernc.org/sqlite, no cgo), the default: one serve
+//     process holds it (OpenExclusive takes a lock on it), keeps the
+//     versions in memory, and at start sends again what a crash left
+//     being sent. The schema version is SQLite's user_version. backup,
+//     restore and Check work on such a file.
+//   - A PostgreSQL database, named by a postgres:// or postgresql:// URL
+//     (jackc/pgx through database/sql), which any number of serve
+//     processes share. There is no lock: migrations are applied under an
+//     advisory lock and recorded in schema_migrations; stamping versions
+//     and re-planning the outbox run one process at a time (advisory
+//     transaction locks), and read the database each time; a message is
+//     claimed with a lease (claimed_by, lease_until), which another
+//     process takes over only once it has run out. The role must be able
+//     to create tables and a collation (own the database); the server
+//     needs ICU (Debian's has it) for the nocase collation of addresses.
+//     Back it up with pg_dump: backup, restore and Check refuse it.
+//
+// Queries are written once, with $1-style parameters, which both drivers
+// take; the migrations are written for SQLite, and postgresTypes rewrites
+// their few types for PostgreSQL.
 package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"embed"
 	"fmt"
@@ -22,21 +48,35 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-// Store is the state file. It is safe for use by several goroutines.
+// Store is the state: a SQLite file or a PostgreSQL database. It is safe
+// for use by several goroutines.
 type Store struct {
-	db    *sql.DB
-	stmts sync.Map // query -> *sql.Stmt, see exec
-	lock  *os.File // held by OpenExclusive, nil otherwise
+	db      *sql.DB
+	backend backend
+	stmts   sync.Map // query -> *sql.Stmt, see exec
+	lock    *os.File // held by OpenExclusive of a SQLite file, nil otherwise
 
-	// versions mirrors the versions table once read, for a store
+	// owner names this store in the outbox rows it claims (claimed_by).
+	owner string
+
+	// versions mirrors the versions table once read, for a SQLite file
 	// opened exclusively, which no other process writes (versions.go).
 	vmu      sync.Mutex
 	versions map[string]versionRow
 }
 
-// Open opens or creates the state file at path and brings its schema up
-// to date. Commands that run beside serve (subscribers, feed) use it.
-func Open(path string) (*Store, error) {
+// Open opens or creates the state named by state and brings its schema
+// up to date: a postgres:// or postgresql:// URL is a PostgreSQL
+// database, anything else the path of a SQLite file. Commands that run
+// beside serve (subscribers, feed) use it.
+func Open(state string) (*Store, error) {
+	if IsPostgres(state) {
+		return openPostgres(state)
+	}
+	return openSQLite(state)
+}
+
+func openSQLite(path string) (*Store, error) {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
 		// SQLite would take it for a new state, with a new secret that
 		// breaks every unsubscribe and confirmation link sent so far.
@@ -48,7 +88,7 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state %s: %w", path, err)
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, backend: sqliteBackend, owner: newOwner()}
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open state %s: %w", path, err)
@@ -57,15 +97,21 @@ func Open(path string) (*Store, error) {
 }
 
 // OpenExclusive opens the state as Open does for the one process that
-// sends from it, `convene serve`, and holds an exclusive lock on it until
-// Close: a second OpenExclusive of the same state, in this process or
-// another, fails with a *LockedError naming the holder's PID.
-func OpenExclusive(path string) (*Store, error) {
-	f, err := lock(path)
-	if err != nil {
-		return nil, fmt.Errorf("open state %s: %w", path, err)
+// sends from a SQLite file, `convene serve`, and holds an exclusive lock
+// on it until Close: a second OpenExclusive of the same file, in this
+// process or another, fails with a *LockedError naming the holder's PID.
+// A PostgreSQL state is opened as Open does, without a lock: several
+// serve processes share it, and the outbox leases keep them from sending
+// a message twice.
+func OpenExclusive(state string) (*Store, error) {
+	if IsPostgres(state) {
+		return Open(state)
 	}
-	s, err := Open(path)
+	f, err := lock(state)
+	if err != nil {
+		return nil, fmt.Errorf("open state %s: %w", state, err)
+	}
+	s, err := Open(state)
 	if err != nil {
 		if f != nil {
 			f.Close()
@@ -76,7 +122,17 @@ func OpenExclusive(path string) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the file and releases the lock.
+// newOwner names a store in the outbox rows it claims: the host, the
+// process and a random part, so that an operator can tell which replica
+// holds a row and two stores in one process differ.
+func newOwner() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
+}
+
+// Close closes the database and releases the lock.
 func (s *Store) Close() error {
 	err := s.db.Close()
 	if s.lock != nil {
@@ -157,27 +213,41 @@ func (e *NewerSchemaError) Error() string {
 }
 
 // migrate brings the schema up to date in one transaction: either every
-// missing migration is applied and the version recorded, or none is.
+// missing migration is applied and the version recorded, or none is. A
+// SQLite file records its version in user_version, a PostgreSQL database
+// in the table schema_migrations (postgres.go).
 func (s *Store) migrate() error {
 	if errMigrations != nil {
 		return errMigrations
+	}
+	if s.backend == postgresBackend {
+		return s.migratePostgres()
 	}
 	return s.tx(context.Background(), func(tx *sql.Tx) error {
 		var version int
 		if err := tx.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
 			return err
 		}
-		if err := checkVersion(version); err != nil {
+		if err := applyMigrations(tx, version, func(q string) string { return q }); err != nil {
 			return err
-		}
-		for i := version; i < len(migrations); i++ {
-			if _, err := tx.Exec(migrations[i]); err != nil {
-				return fmt.Errorf("migration %d: %w", i+1, err)
-			}
 		}
 		_, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations)))
 		return err
 	})
+}
+
+// applyMigrations applies the migrations after version, each rewritten
+// by ddl for the backend.
+func applyMigrations(tx *sql.Tx, version int, ddl func(string) string) error {
+	if err := checkVersion(version); err != nil {
+		return err
+	}
+	for i := version; i < len(migrations); i++ {
+		if _, err := tx.Exec(ddl(migrations[i])); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	return nil
 }
 
 // checkVersion refuses a state whose schema this binary does not know.
@@ -201,10 +271,16 @@ func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// Writable reports whether the state file accepts writes.
+// Writable reports whether the state accepts writes.
 func (s *Store) Writable(ctx context.Context) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `PRAGMA user_version = `+fmt.Sprint(len(migrations)))
+		q := `PRAGMA user_version = ` + fmt.Sprint(len(migrations))
+		if s.backend == postgresBackend {
+			// Refused by a read-only server (a standby) even though it
+			// changes no row.
+			q = `UPDATE schema_migrations SET version = version WHERE version < 0`
+		}
+		_, err := tx.ExecContext(ctx, q)
 		return err
 	})
 }

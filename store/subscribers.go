@@ -122,11 +122,11 @@ type MailLimit struct {
 // confirmation lapsed are deleted on the way.
 func (s *Store) SignUp(ctx context.Context, now time.Time, su SignUp, lim MailLimit) (send bool, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM subscribers WHERE confirmed = 0 AND pending_expires < ?`, now.Unix()); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM subscribers WHERE confirmed = 0 AND pending_expires < $1`, now.Unix()); err != nil {
 			return err
 		}
 		var id, mails, window int64
-		err := tx.QueryRowContext(ctx, `SELECT id, mails, mail_window FROM subscribers WHERE email = ?`, su.Email).Scan(&id, &mails, &window)
+		err := tx.QueryRowContext(ctx, `SELECT id, mails, mail_window FROM subscribers WHERE email = $1`, su.Email).Scan(&id, &mails, &window)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			key, err := randomKey()
@@ -135,7 +135,7 @@ func (s *Store) SignUp(ctx context.Context, now time.Time, su SignUp, lim MailLi
 			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO subscribers (email, zone, series, created, key,
 				pending, pending_zone, pending_series, pending_expires, mails, mail_window)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10)`,
 				su.Email, su.Zone, joinSeries(su.Series), now.Unix(), key,
 				su.Nonce, su.Zone, joinSeries(su.Series), su.Expires.Unix(), now.Unix())
 			send = err == nil
@@ -149,8 +149,8 @@ func (s *Store) SignUp(ctx context.Context, now time.Time, su SignUp, lim MailLi
 		if mails >= int64(lim.Max) {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE subscribers SET pending = ?, pending_zone = ?, pending_series = ?,
-			pending_expires = ?, mails = ?, mail_window = ? WHERE id = ?`,
+		_, err = tx.ExecContext(ctx, `UPDATE subscribers SET pending = $1, pending_zone = $2, pending_series = $3,
+			pending_expires = $4, mails = $5, mail_window = $6 WHERE id = $7`,
 			su.Nonce, su.Zone, joinSeries(su.Series), su.Expires.Unix(), mails+1, window, id)
 		send = err == nil
 		return err
@@ -169,7 +169,7 @@ func (s *Store) SignUp(ctx context.Context, now time.Time, su SignUp, lim MailLi
 func (s *Store) Confirm(ctx context.Context, now time.Time, nonce string) (Subscriber, error) {
 	sub, err := scanSubscriber(s.db.QueryRowContext(ctx, `UPDATE subscribers SET confirmed = 1, zone = pending_zone,
 		series = pending_series, pending = NULL, pending_expires = 0, `+resumed+`
-		WHERE pending = ? AND pending_expires >= ? RETURNING `+subscriberCols, nonce, now.Unix()))
+		WHERE pending = $1 AND pending_expires >= $2 RETURNING `+subscriberCols, nonce, now.Unix()))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
 	}
@@ -181,7 +181,7 @@ func (s *Store) Confirm(ctx context.Context, now time.Time, nonce string) (Subsc
 
 // SubscriberByKey returns the subscriber whose key is key, or ErrNotFound.
 func (s *Store) SubscriberByKey(ctx context.Context, key string) (Subscriber, error) {
-	sub, err := scanSubscriber(s.db.QueryRowContext(ctx, `SELECT `+subscriberCols+` FROM subscribers WHERE key = ?`, key))
+	sub, err := scanSubscriber(s.db.QueryRowContext(ctx, `SELECT `+subscriberCols+` FROM subscribers WHERE key = $1`, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return sub, fmt.Errorf("subscriber: %w", ErrNotFound)
 	}
@@ -194,13 +194,13 @@ func (s *Store) SubscriberByKey(ctx context.Context, key string) (Subscriber, er
 // Unsubscribe deletes the subscriber whose key is key, address and all.
 // It returns ErrNotFound when there is none.
 func (s *Store) Unsubscribe(ctx context.Context, key string) error {
-	return s.remove(ctx, `key = ?`, key)
+	return s.remove(ctx, `key = $1`, key)
 }
 
 // RemoveSubscriber deletes the subscriber with address email, or
 // returns ErrNotFound.
 func (s *Store) RemoveSubscriber(ctx context.Context, email string) error {
-	return s.remove(ctx, `email = ?`, email)
+	return s.remove(ctx, `email = $1`, email)
 }
 
 func (s *Store) remove(ctx context.Context, where string, arg any) error {
@@ -218,7 +218,7 @@ func (s *Store) remove(ctx context.Context, where string, arg any) error {
 
 // SetZone changes the zone of the subscriber whose key is key.
 func (s *Store) SetZone(ctx context.Context, key, zone string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE subscribers SET zone = ? WHERE key = ?`, zone, key)
+	res, err := s.db.ExecContext(ctx, `UPDATE subscribers SET zone = $1 WHERE key = $2`, zone, key)
 	if err != nil {
 		return fmt.Errorf("set zone: %w", err)
 	}
@@ -239,7 +239,7 @@ func (s *Store) AddSubscriber(ctx context.Context, now time.Time, email, zone st
 		return Subscriber{}, err
 	}
 	sub, err := scanSubscriber(s.db.QueryRowContext(ctx, `INSERT INTO subscribers (email, zone, series, confirmed, created, key)
-		VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (email) DO UPDATE SET
+		VALUES ($1, $2, $3, 1, $4, $5) ON CONFLICT (email) DO UPDATE SET
 		zone = excluded.zone, series = excluded.series, confirmed = 1, pending = NULL, pending_expires = 0, `+resumed+`
 		RETURNING `+subscriberCols, email, zone, joinSeries(series), now.Unix(), key))
 	if err != nil {
@@ -257,10 +257,10 @@ func (s *Store) Secret(ctx context.Context, name string, size int) ([]byte, erro
 	}
 	var v []byte
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, fresh); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, fresh); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
+		return tx.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&v)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("secret %s: %w", name, err)

@@ -26,15 +26,22 @@ type versionRow struct {
 // previous one; an unchanged key keeps its version, so that the same
 // content renders the same bytes.
 //
-// Only the rows that changed are written, in one transaction. A store
-// opened with OpenExclusive reads the table once and keeps it in memory
-// from then on.
+// Only the rows that changed are written, in one transaction. A SQLite
+// store opened with OpenExclusive reads the table once and keeps it in
+// memory from then on; any other store reads it in the transaction.
 func (s *Store) Stamp(ctx context.Context, now time.Time, prints map[string]string) (map[string]Version, error) {
 	s.vmu.Lock()
 	defer s.vmu.Unlock()
 	now = now.UTC().Truncate(time.Second)
 	out := make(map[string]Version, len(prints))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// On PostgreSQL, replicas that load one edit stamp it one after
+		// the other, each comparing with what the one before wrote: the
+		// first gives the changed keys their next sequence, the others
+		// find them unchanged, and all return the same versions.
+		if err := s.serialize(ctx, tx, lockVersions); err != nil {
+			return err
+		}
 		old := s.versions
 		if old == nil {
 			var err error
@@ -117,8 +124,8 @@ func writeVersions(ctx context.Context, tx *sql.Tx, keys []string, rows map[stri
 			r := rows[key]
 			args = append(args, key, r.print, r.v.Sequence, r.v.Created.Unix(), r.v.Modified.Unix())
 		}
-		q := `INSERT INTO versions (key, fingerprint, sequence, created, modified) VALUES (?, ?, ?, ?, ?)` +
-			strings.Repeat(`, (?, ?, ?, ?, ?)`, n-1) + ` ON CONFLICT (key) DO UPDATE SET
+		q := `INSERT INTO versions (key, fingerprint, sequence, created, modified) VALUES ` +
+			placeholders(n, 5) + ` ON CONFLICT (key) DO UPDATE SET
 			fingerprint = excluded.fingerprint, sequence = excluded.sequence, modified = excluded.modified`
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err
@@ -126,4 +133,24 @@ func writeVersions(ctx context.Context, tx *sql.Tx, keys []string, rows map[stri
 		keys = keys[n:]
 	}
 	return nil
+}
+
+// placeholders returns rows groups of cols numbered parameters,
+// "($1, $2), ($3, $4)" for 2 and 2.
+func placeholders(rows, cols int) string {
+	var b strings.Builder
+	for r := range rows {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d", r*cols+c+1)
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
 }

@@ -124,6 +124,10 @@ func gitShow(ctx context.Context, rev, file string) ([]byte, error) {
 // through a read-only connection (VACUUM INTO), so the live file is
 // never written nor locked while serve runs.
 func stateCopy(ctx context.Context, path, to string) (*store.Store, error) {
+	if store.IsPostgres(path) {
+		return nil, fmt.Errorf("state %s: diff copies a SQLite state file, not a PostgreSQL database: "+
+			"leave --state out to see the edit without the live SEQUENCE numbers and notices", store.Redact(path))
+	}
 	if path != "" {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("state: %w", err)

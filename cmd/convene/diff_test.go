@@ -265,8 +265,8 @@ func TestDiffState(t *testing.T) {
 	sent := 0
 	for _, r := range rows {
 		if r.Occurrence == "intro" {
-			if ok, err := st.MarkSending(ctx, r.ID, r.Starts); !ok || err != nil {
-				t.Fatalf("MarkSending(%d) = %v, %v", r.ID, ok, err)
+			if ok, err := st.Claim(ctx, r.ID, r.Starts, now, time.Minute); !ok || err != nil {
+				t.Fatalf("Claim(%d) = %v, %v", r.ID, ok, err)
 			}
 			if err := st.MarkSent(ctx, r.ID, now); err != nil {
 				t.Fatal(err)

@@ -17,7 +17,7 @@ import (
 func feedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("feed", stderr)
 	config := fs.String("config", "events.toml", "the schedule file")
-	state := fs.String("state", "convene.db", "the state file (SQLite)")
+	state := fs.String("state", "convene.db", "the state: a SQLite file, or a postgres:// URL")
 	out := fs.String("out", "", "write every feed (all, each series, each session, and the podcast feed recordings.xml) into this directory instead of the full feed to stdout")
 	if err := parse(fs, args); err != nil {
 		return err

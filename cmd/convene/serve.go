@@ -34,7 +34,7 @@ type serveConfig struct {
 func addServeFlags(fs *flag.FlagSet) *serveConfig {
 	c := &serveConfig{}
 	fs.StringVar(&c.config, "config", "events.toml", "the schedule file")
-	fs.StringVar(&c.state, "state", "convene.db", "the state file (SQLite)")
+	fs.StringVar(&c.state, "state", "convene.db", "the state: a SQLite file, or a postgres:// URL shared by several serve processes")
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "the address to listen on")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -132,7 +132,7 @@ func openDaemon(ctx context.Context, c *serveConfig, log *slog.Logger) (d *daemo
 	}
 	d.http = newHTTPServer(mux, log) // httpserver.go
 	d.listener = limitConns(d.listener, d.http, defaultHTTPLimits.MaxConns)
-	log.Info("listening", "addr", d.listener.Addr().String(), "config", c.config, "state", c.state)
+	log.Info("listening", "addr", d.listener.Addr().String(), "config", c.config, "state", store.Redact(c.state))
 	log.Info(c.mail.destination(where))
 	checkSMTP(ctx, t, log) // mail.go
 	return d, nil

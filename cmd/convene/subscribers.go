@@ -72,7 +72,7 @@ func subscribers(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fs := newFlags("subscribers "+action, stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, subscribersUsage) }
-	state := fs.String("state", "convene.db", "the state file (SQLite) that serve uses")
+	state := fs.String("state", "convene.db", "the state serve uses: a SQLite file, or a postgres:// URL")
 	var config, zone, series *string
 	var create *bool
 	if action == "add" || action == "import" {
@@ -138,7 +138,7 @@ func subscribers(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // is set: a command run from the wrong directory must not start a new,
 // empty state and report success.
 func openState(path string, create bool) (*store.Store, error) {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) && !create {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) && !create && !store.IsPostgres(path) {
 		return nil, fmt.Errorf("state %s does not exist: give --state the file serve uses (the systemd unit's is /var/lib/convene/convene.db), or --create to start a new one", path)
 	}
 	return store.Open(path)
