@@ -1,31 +1,42 @@
 package mailer
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/convene/convene/store"
 )
 
-// benchBatch sends n reminders, all due now, through a worker to addr and
-// returns how long the batch took from the first due instant.
-func benchBatch(b *testing.B, smtpURL string, n int, key crypto.Signer, conns int) (time.Duration, int) {
+// batch is what benchBatch measured.
+type batch struct {
+	took   time.Duration // from the first due instant to the last acceptance
+	cpu    time.Duration // this process's CPU time meanwhile
+	server time.Duration // mailpit's CPU time meanwhile
+	msg    []byte        // one of the messages, as sent
+}
+
+// benchBatch sends n reminders, all due now, through a worker to mp.
+func benchBatch(b *testing.B, mp *mailpit, n int, key crypto.Signer, conns int) batch {
 	b.Helper()
 	st, err := store.Open(filepath.Join(b.TempDir(), "state.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	cfg, err := ParseSMTP(smtpURL, "")
+	cfg, err := ParseSMTP("smtp://"+mp.SMTP+"?tls=none", "")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -48,13 +59,16 @@ func benchBatch(b *testing.B, smtpURL string, n int, key crypto.Signer, conns in
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 	due := start.Add(-time.Hour)
+	time.Sleep(time.Until(due))
+	cpu, server := cpuTime(), procCPU(b, mp.pid)
 	for {
 		c, _, _ := st.OutboxStats(ctx)
 		if c[store.Sent] == n {
 			break
 		}
-		time.Sleep(200 * time.Millisecond) // the rate comes from sent_at: polling only ends the wait
+		time.Sleep(100 * time.Millisecond) // the rate comes from sent_at: polling only ends the wait
 	}
+	res := batch{cpu: cpuTime() - cpu, server: procCPU(b, mp.pid) - server}
 	cancel()
 	<-done
 	rows, _ := st.Outbox(context.Background())
@@ -62,7 +76,15 @@ func benchBatch(b *testing.B, smtpURL string, n int, key crypto.Signer, conns in
 	for _, r := range rows {
 		last = maxTime(last, r.SentAt)
 	}
-	return last.Sub(due), messageSize(b, w, rows[0])
+	res.took = last.Sub(due)
+	sn := w.snap.Load()
+	o := sn.live[rows[0].Occurrence]
+	m, err := sn.comp.Row(rows[0], &o, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	res.msg = m.Data
+	return res
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -72,23 +94,32 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-func messageSize(b *testing.B, w *Worker, r store.OutboxRow) int {
-	sn := w.snap.Load()
-	o := sn.live[r.Occurrence]
-	m, err := sn.comp.Row(r, &o, time.Now())
+// procCPU is the CPU time process pid has used so far (Linux).
+func procCPU(b *testing.B, pid int) time.Duration {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		b.Fatal(err)
 	}
-	return len(m.Data)
+	// The fields after the command's name, which is in parentheses.
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
 }
 
 // BenchmarkMailpitThroughput: reminders per second to mailpit without
 // DKIM and with RSA (2048) and Ed25519 keys, over one connection and over
-// two (--smtp-connections 2), each beside Postfix's smtp-source sending as
-// many messages of the same size to the same mailpit, alternately in one
-// run. ratio is ours over smtp-source's on one connection;
+// two (--smtp-connections 2), each beside Postfix's smtp-source sending
+// as many copies of one of those reminders (-F: the same bytes, which
+// mailpit parses and stores as it does ours) to the same mailpit, in the
+// same run. ratio is ours over smtp-source's on one connection;
 // ratio-same-connections compares with smtp-source on as many
-// connections as ours.
+// connections as ours; ratio-plain-body with smtp-source's own message
+// of the same size (-l: a header and lines of text, cheaper for mailpit
+// to store). cpu-ms/msg is convene's CPU time per message,
+// mailpit-cpu-ms/msg mailpit's while it took ours,
+// smtp-source-mailpit-cpu-ms/msg while it took smtp-source's copies, and
+// plain-body-mailpit-cpu-ms/msg smtp-source's plain messages.
 func BenchmarkMailpitThroughput(b *testing.B) {
 	const n = 2000
 	mp := startMailpit(b)
@@ -101,47 +132,68 @@ func BenchmarkMailpitThroughput(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, bc := range []struct {
-		name  string
-		key   crypto.Signer
-		conns int
-	}{
-		{"dkim=off/connections=1", nil, 1}, {"dkim=rsa/connections=1", rsaKey, 1},
-		{"dkim=ed25519/connections=1", edKey, 1}, {"dkim=rsa/connections=2", rsaKey, 2},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			var ours, one, same float64
-			var size int
-			for b.Loop() {
-				var took time.Duration
-				took, size = benchBatch(b, "smtp://"+mp.SMTP+"?tls=none", n, bc.key, bc.conns)
-				ours += float64(n) / took.Seconds()
-				one += smtpSource(b, src, mp.SMTP, n, size, 1)
-				if bc.conns > 1 {
-					same += smtpSource(b, src, mp.SMTP, n, size, bc.conns)
+	for _, conns := range []int{1, 2} {
+		for _, k := range []struct {
+			name string
+			key  crypto.Signer
+		}{{"off", nil}, {"ed25519", edKey}, {"rsa", rsaKey}} {
+			b.Run(fmt.Sprintf("dkim=%s/connections=%d", k.name, conns), func(b *testing.B) {
+				var ours, one, same, plain float64
+				var cpu, server, srcServer, plainServer time.Duration
+				var size int
+				for b.Loop() {
+					res := benchBatch(b, mp, n, k.key, conns)
+					size = len(res.msg)
+					ours += float64(n) / res.took.Seconds()
+					cpu += res.cpu
+					server += res.server
+					file := filepath.Join(b.TempDir(), "message.eml")
+					// smtp-source appends CRLF to each line of the file.
+					if err := os.WriteFile(file, bytes.ReplaceAll(res.msg, []byte("\r\n"), []byte("\n")), 0o644); err != nil {
+						b.Fatal(err)
+					}
+					rate, srv := smtpSource(b, src, mp, n, 1, "-F", file)
+					one += rate
+					srcServer += srv
+					if conns > 1 {
+						rate, _ = smtpSource(b, src, mp, n, conns, "-F", file)
+						same += rate
+					}
+					rate, srv = smtpSource(b, src, mp, n, 1, "-l", fmt.Sprint(size))
+					plain += rate
+					plainServer += srv
 				}
-			}
-			b.ReportMetric(ours/float64(b.N), "reminders/s")
-			b.ReportMetric(one/float64(b.N), "smtp-source-msgs/s")
-			b.ReportMetric(ours/one, "ratio")
-			if bc.conns > 1 {
-				b.ReportMetric(ours/same, "ratio-same-connections")
-			}
-			b.ReportMetric(float64(size), "bytes/msg")
-		})
+				per := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / float64(b.N*n) }
+				b.ReportMetric(ours/float64(b.N), "reminders/s")
+				b.ReportMetric(one/float64(b.N), "smtp-source-msgs/s")
+				b.ReportMetric(ours/one, "ratio")
+				if conns > 1 {
+					b.ReportMetric(ours/same, "ratio-same-connections")
+				}
+				b.ReportMetric(ours/plain, "ratio-plain-body")
+				b.ReportMetric(float64(size), "bytes/msg")
+				b.ReportMetric(per(cpu), "cpu-ms/msg")
+				b.ReportMetric(per(server), "mailpit-cpu-ms/msg")
+				b.ReportMetric(per(srcServer), "smtp-source-mailpit-cpu-ms/msg")
+				b.ReportMetric(per(plainServer), "plain-body-mailpit-cpu-ms/msg")
+			})
+		}
 	}
 }
 
-// smtpSource sends n messages of size bytes with smtp-source over
-// sessions parallel connections to addr and returns its rate.
-func smtpSource(b *testing.B, src, addr string, n, size, sessions int) float64 {
+// smtpSource sends n messages with smtp-source over sessions parallel
+// connections to mp, with args saying what to send, and returns its rate
+// and mailpit's CPU time meanwhile.
+func smtpSource(b *testing.B, src string, mp *mailpit, n, sessions int, args ...string) (float64, time.Duration) {
+	args = append([]string{"-d", "-s", fmt.Sprint(sessions), "-m", fmt.Sprint(n),
+		"-f", "reminders@example.org", "-t", "member@example.org"}, args...)
+	server := procCPU(b, mp.pid)
 	t0 := time.Now()
-	out, err := exec.Command(src, "-d", "-s", fmt.Sprint(sessions), "-m", fmt.Sprint(n), "-l", fmt.Sprint(size),
-		"-f", "reminders@example.org", "-t", "member@example.org", addr).CombinedOutput()
+	out, err := exec.Command(src, append(args, mp.SMTP)...).CombinedOutput()
 	if err != nil {
 		b.Fatalf("smtp-source: %v\n%s", err, out)
 	}
-	return float64(n) / time.Since(t0).Seconds()
+	return float64(n) / time.Since(t0).Seconds(), procCPU(b, mp.pid) - server
 }
 
 // BenchmarkPunctuality: how long after its due instant each reminder is

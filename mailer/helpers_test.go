@@ -112,6 +112,11 @@ type smtpServer struct {
 	Slow      time.Duration
 	MaxInData int
 	inData    int
+	// NoPipelining hides PIPELINING from the server's EHLO reply.
+	NoPipelining bool
+	// sentAtOnce holds what the client had sent when the server read
+	// the start of each transaction (MAIL FROM).
+	sentAtOnce []string
 
 	mu       sync.Mutex
 	srv      *smtp.Server
@@ -158,7 +163,47 @@ func (s *smtpServer) Start() {
 	s.mu.Lock()
 	s.srv, s.ln = srv, ln
 	s.mu.Unlock()
-	go srv.Serve(ln)
+	go srv.Serve(tapListener{ln, s})
+}
+
+// tapListener hands the server connections that hide PIPELINING when
+// the server is set so, and record what a client sends at once.
+type tapListener struct {
+	net.Listener
+	s *smtpServer
+}
+
+func (l tapListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return tapConn{c, l.s}, nil
+}
+
+type tapConn struct {
+	net.Conn
+	s *smtpServer
+}
+
+func (c tapConn) Write(p []byte) (int, error) {
+	if !c.s.NoPipelining {
+		return c.Conn.Write(p)
+	}
+	if _, err := c.Conn.Write(bytes.Replace(p, []byte("250-PIPELINING\r\n"), nil, 1)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (c tapConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if bytes.HasPrefix(p[:n], []byte("MAIL FROM:")) {
+		c.s.mu.Lock()
+		c.s.sentAtOnce = append(c.s.sentAtOnce, string(p[:n]))
+		c.s.mu.Unlock()
+	}
+	return n, err
 }
 
 // Stop closes the listener and every connection: the server is down.

@@ -101,6 +101,7 @@ func freePort(t testing.TB) string {
 // mailpit is a running mailpit.
 type mailpit struct {
 	SMTP, API string
+	pid       int
 }
 
 func startMailpit(t testing.TB) *mailpit {
@@ -114,6 +115,7 @@ func startMailpit(t testing.TB) *mailpit {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	mp.pid = cmd.Process.Pid
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()

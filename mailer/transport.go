@@ -1,6 +1,8 @@
 package mailer
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -282,27 +284,84 @@ func (t *SMTP) Send(ctx context.Context, m *Message) error {
 }
 
 // transact sends m over c: MAIL, RCPT, DATA, the message, and the final
-// dot, whose 250 reply means the server took it. rcpt reports that the
-// failure, if any, answered the RCPT or the DATA.
+// dot, whose 250 reply means the server took it. Where the server offers
+// PIPELINING (RFC 2920), MAIL, RCPT and DATA go out together and their
+// replies are read after: two round trips per message instead of four.
+// rcpt reports that the failure, if any, answered the RCPT or the DATA.
 func transact(c *smtp.Client, m *Message) (rcpt bool, err error) {
-	if err := c.Mail("<" + m.From + ">"); err != nil {
-		return false, fmt.Errorf("MAIL FROM: %w", err)
+	if strings.ContainsAny(m.From+m.To, "\r\n") {
+		return false, errors.New("MAIL FROM: an address holds a line break")
 	}
-	if err := c.Rcpt("<" + m.To + ">"); err != nil {
-		return true, fmt.Errorf("RCPT TO: %w", err)
+	mail := "MAIL FROM:<" + m.From + ">"
+	if ok, _ := c.Extension("8BITMIME"); ok {
+		mail += " BODY=8BITMIME"
 	}
-	w, err := c.Data()
-	if err != nil {
-		return true, fmt.Errorf("DATA: %w", err)
+	if ok, _ := c.Extension("SMTPUTF8"); ok {
+		mail += " SMTPUTF8"
 	}
-	if _, err := w.Write(m.Data); err != nil {
-		w.Close()
+	steps := []struct {
+		cmd  string
+		code int // the reply expected: 25 is any 25x
+	}{{mail, 250}, {"RCPT TO:<" + m.To + ">", 25}, {"DATA", 354}}
+	t := c.Text
+	pipelining, _ := c.Extension("PIPELINING")
+	for i, st := range steps {
+		t.W.WriteString(st.cmd + "\r\n")
+		if pipelining && i < len(steps)-1 {
+			continue
+		}
+		if err := t.W.Flush(); err != nil {
+			return false, fmt.Errorf("%s: %w", name(st.cmd), err)
+		}
+		from := i
+		if pipelining {
+			from = 0
+		}
+		// A failed MAIL or RCPT makes the server refuse what follows:
+		// the first failure is the one that counts, and the connection
+		// is dropped after it.
+		for _, st := range steps[from : i+1] {
+			if _, _, err := t.ReadResponse(st.code); err != nil {
+				return st.cmd != mail, fmt.Errorf("%s: %w", name(st.cmd), err)
+			}
+		}
+	}
+	if err := writeData(t.W, m.Data); err != nil {
 		return false, fmt.Errorf("DATA: %w", err)
 	}
-	if err := w.Close(); err != nil {
+	if _, _, err := t.ReadResponse(250); err != nil {
 		return true, fmt.Errorf("end of DATA: %w", err)
 	}
 	return false, nil
+}
+
+// name is an SMTP command's name: "MAIL FROM", "RCPT TO", "DATA".
+func name(cmd string) string {
+	n, _, _ := strings.Cut(cmd, ":")
+	return n
+}
+
+// writeData writes msg, CRLF lines, as the content of DATA: each line
+// that starts with a dot gets another (RFC 5321 section 4.5.2), and a
+// line with a lone dot ends it.
+func writeData(w *bufio.Writer, msg []byte) error {
+	end := ".\r\n"
+	if len(msg) > 0 && !bytes.HasSuffix(msg, []byte("\r\n")) {
+		end = "\r\n" + end
+	}
+	for len(msg) > 0 {
+		line := msg
+		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
+			line = msg[:i+1]
+		}
+		if line[0] == '.' {
+			w.WriteByte('.')
+		}
+		w.Write(line)
+		msg = msg[len(line):]
+	}
+	w.WriteString(end)
+	return w.Flush()
 }
 
 func dialError(err error) *SendError {
