@@ -43,13 +43,15 @@ type Set struct {
 	Series   map[string]Doc // by series id
 	Sessions map[string]Doc // by session id
 
-	sched    *schedule.Schedule
-	versions map[string]store.Version
-	segs     map[string][]segment // by series id, every series; only read
-	// What the next Update reuses: the events of sessions by key, and
-	// each document laid out with the Doc built from it.
+	sched *schedule.Schedule
+	segs  map[string][]segment // by series id, every series; only read
+	// Every event by key, stamped: what Event and Sequence read and what
+	// the next Update reuses.
 	comps map[string]*component
-	docs  map[string]builtDoc
+	// Each document laid out with the Doc built from it: the full feed
+	// and the series' by path, the sessions' by id.
+	docs        map[string]builtDoc
+	sessionDocs map[string]builtDoc
 }
 
 // builtDoc is a document laid out and the Doc assembled from it.
@@ -66,31 +68,35 @@ func Render(ctx context.Context, s *schedule.Schedule, st State, now time.Time) 
 }
 
 // Update is Render for a schedule that replaces the one prev was rendered
-// from (nil: none): what did not change is taken from prev.
+// from (nil: none), against the same State: what did not change is taken
+// from prev.
 //
 // A session whose inputs (its occurrence, the calendar's URL and
-// organizer) are equal to those it had in prev keeps prev's serialized
-// event, and its document, when the calendar's head is the same too,
-// keeps its bytes and ETag: an edit of one session serializes one event
-// and assembles the documents that hold it.
+// organizer) are those it had in prev keeps prev's event, stamped, and
+// its document, when the calendar's head is the same too, keeps its
+// bytes and ETag. A session that Reparse kept (schedule.Session.Origin)
+// is known to be unchanged without being compared, so that an edit of
+// one session costs, for each of the others, a lookup and a comparison
+// of pointers: it serializes one event, stamps what changed, and
+// assembles the documents that hold it.
 func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now time.Time) (*Set, error) {
-	r := &renderer{s: s, segs: map[string][]segment{}, prev: prev}
+	r := &renderer{s: s, segs: map[string][]segment{}, prev: prev, uidSuffix: s.UID("")}
 	if prev != nil && sameHead(prev.sched, s) {
-		r.prevDocs = prev.docs
+		r.prevDocs, r.prevSessionDocs = prev.docs, prev.sessionDocs
 	}
-	var all []*component
-	series := map[string][]*component{}
 	// Occurrences in a gap or an overlap get an override that states
 	// their instant, as clients resolve such times differently.
 	odd := map[string][]schedule.Occurrence{}
-	for _, o := range s.Expand(time.Time{}, horizon) {
+	for _, o := range s.ExpandSeries(time.Time{}, horizon) {
 		if !o.Changed && r.odd(o) {
 			odd[o.ID] = append(odd[o.ID], o)
 		}
 	}
+	all := make([]*component, 0, len(s.Sessions)+len(s.Series))
 	for i := range s.Sessions {
-		all = append(all, r.session(s.Single(&s.Sessions[i])))
+		all = append(all, r.session(&s.Sessions[i]))
 	}
+	series := map[string][]*component{}
 	for i := range s.Series {
 		sr := &s.Series[i]
 		var cs []*component
@@ -110,62 +116,72 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 	// Documents are laid out before their events are stamped: what a
 	// document holds besides its events' versions is known now, and its
 	// events' versions change only with their content, so one Stamp
-	// records both.
+	// records both. Only what is new is stamped: a kept event or
+	// document keeps the version it was stamped with.
+	set := &Set{Series: map[string]Doc{}, sched: s, segs: r.segs,
+		comps: make(map[string]*component, len(all)), docs: map[string]builtDoc{},
+		sessionDocs: make(map[string]builtDoc, len(s.Sessions)), Sessions: make(map[string]Doc, len(s.Sessions))}
 	docs := map[string]*doc{"/calendar.ics": r.layout(s.Calendar.Name, all)}
 	for id, cs := range series {
 		docs["/series/"+id+".ics"] = r.layout(s.Calendar.Name+": "+cs[0].title, cs)
 	}
-	for i, ss := range s.Sessions {
-		name := "/sessions/" + ss.ID + ".ics"
-		if b, ok := r.prevDocs[name]; ok && len(b.d.cs) == 1 && b.d.cs[0] == all[i] {
-			docs[name] = b.d // the same head and the same event
+	newSessions := map[string]*doc{}
+	for i := range s.Sessions {
+		ss := &s.Sessions[i]
+		if b, ok := r.prevSessionDocs[ss.ID]; ok && b.d.cs[0] == all[i] {
+			set.sessionDocs[ss.ID] = b // the same head and the same event
+			set.Sessions[ss.ID] = b.out
 			continue
 		}
-		docs[name] = r.layout(s.Calendar.Name+": "+ss.Title, all[i:i+1])
+		newSessions[ss.ID] = r.layout(s.Calendar.Name+": "+ss.Title, all[i:i+1])
 	}
-	prints := make(map[string]string, len(all)+len(docs))
+	prints := map[string]string{}
 	for _, c := range all {
-		prints[c.key] = c.print
+		if c.body == nil { // not kept from prev
+			prints[c.key] = c.print
+		}
 	}
 	for name, d := range docs {
 		prints["doc:"+name] = d.print()
+	}
+	for id, d := range newSessions {
+		prints[sessionDoc(id)] = d.print()
 	}
 	versions, err := st.Stamp(ctx, now, prints)
 	if err != nil {
 		return nil, err
 	}
-	comps := map[string]*component{}
-	restamped := map[*component]bool{}
 	for _, c := range all {
-		if c.stamp(versions[c.key]) {
-			restamped[c] = true
+		if c.body == nil {
+			c.stamp(versions[c.key])
 		}
-		if c.in != nil {
-			comps[c.key] = c
-		}
+		set.comps[c.key] = c
 	}
-
-	set := &Set{Series: map[string]Doc{}, Sessions: map[string]Doc{}, sched: s, versions: versions, segs: r.segs,
-		comps: comps, docs: make(map[string]builtDoc, len(docs))}
-	for name, dd := range docs {
-		var d Doc
-		if b, ok := r.prevDocs[name]; ok && b.d == dd && !restamped[dd.cs[0]] && b.out.Modified.Equal(versions["doc:"+name].Modified) {
-			d = b.out // every part kept, every version the same
+	for id, d := range newSessions {
+		out := Doc{Body: d.bytes(), ETag: d.etag(), Modified: versions[sessionDoc(id)].Modified}
+		set.sessionDocs[id] = builtDoc{d, out}
+		set.Sessions[id] = out
+	}
+	for name, d := range docs {
+		out := Doc{ETag: d.etag(), Modified: versions["doc:"+name].Modified}
+		if b, ok := r.prevDocs[name]; ok && b.out.ETag == out.ETag && b.out.Modified.Equal(out.Modified) {
+			out = b.out // the same bytes: not assembled again
 		} else {
-			d = Doc{Body: dd.bytes(), ETag: dd.etag(), Modified: versions["doc:"+name].Modified}
+			out.Body = d.bytes()
 		}
-		set.docs[name] = builtDoc{dd, d}
-		switch {
-		case name == "/calendar.ics":
-			set.All = d
-		case strings.HasPrefix(name, "/series/"):
-			set.Series[strings.TrimSuffix(strings.TrimPrefix(name, "/series/"), ".ics")] = d
-		default:
-			set.Sessions[strings.TrimSuffix(strings.TrimPrefix(name, "/sessions/"), ".ics")] = d
+		set.docs[name] = builtDoc{d, out}
+		if name == "/calendar.ics" {
+			set.All = out
+		} else {
+			set.Series[strings.TrimSuffix(strings.TrimPrefix(name, "/series/"), ".ics")] = out
 		}
 	}
 	return set, nil
 }
+
+// sessionDoc is the key under which the document of session id is
+// stamped.
+func sessionDoc(id string) string { return "doc:/sessions/" + id + ".ics" }
 
 // horizon is where the feed stops writing overrides for occurrences of
 // endless series and where VTIMEZONEs stop listing changes one by one.
@@ -196,21 +212,25 @@ func (set *Set) Docs() map[string]Doc {
 func (set *Set) Event(o schedule.Occurrence) []byte {
 	r := &renderer{s: set.sched, segs: set.segs}
 	c := r.event(o, nil)
-	v, ok := set.versions[c.key]
-	if !ok { // an unchanged occurrence of a series: its segment's version
-		v = set.versions[r.uid(o)]
-	}
-	c.stamp(v)
+	c.stamp(set.version(r, o))
 	return r.layout(o.Title, []*component{c}).bytes()
 }
 
 // Sequence returns the SEQUENCE the feed gives o.
 func (set *Set) Sequence(o schedule.Occurrence) int {
-	r := &renderer{s: set.sched, segs: set.segs}
-	if v, ok := set.versions[r.key(o)]; ok {
-		return v.Sequence
+	return set.version(&renderer{s: set.sched, segs: set.segs}, o).Sequence
+}
+
+// version returns the version of the event that holds o: its own, or for
+// an unchanged occurrence of a series, its segment's.
+func (set *Set) version(r *renderer, o schedule.Occurrence) store.Version {
+	if c, ok := set.comps[r.key(o)]; ok {
+		return c.v
 	}
-	return set.versions[r.uid(o)].Sequence
+	if c, ok := set.comps[r.uid(o)]; ok {
+		return c.v
+	}
+	return store.Version{}
 }
 
 // sessionInput is everything the event of a one-off session is made
@@ -222,16 +242,22 @@ type sessionInput struct {
 }
 
 // session returns the event of a one-off session, taken from the
-// previous render when its inputs are equal.
-func (r *renderer) session(o schedule.Occurrence) *component {
-	in := &sessionInput{o: o, url: r.s.Calendar.URL, organizer: r.s.Calendar.Organizer}
+// previous render when its inputs are the same.
+func (r *renderer) session(ss *schedule.Session) *component {
+	url, org := r.s.Calendar.URL, r.s.Calendar.Organizer
+	var c *component
 	if r.prev != nil {
-		if c, ok := r.prev.comps[r.key(o)]; ok && reflect.DeepEqual(c.in, in) {
-			return c
-		}
+		c = r.prev.comps[ss.ID+r.uidSuffix] // its key, as r.key gives it
 	}
-	c := r.event(o, nil)
-	c.in = in
+	if c != nil && c.in != nil && c.in.url == url && c.in.organizer == org && c.origin != nil && c.origin == ss.Origin() {
+		return c // read from the same text with the same defaults
+	}
+	in := &sessionInput{o: r.s.Single(ss), url: url, organizer: org}
+	if c != nil && reflect.DeepEqual(c.in, in) {
+		return c
+	}
+	c = r.event(in.o, nil)
+	c.in, c.origin = in, ss.Origin()
 	return c
 }
 
@@ -251,11 +277,13 @@ type component struct {
 	body  []byte        // the stamped VEVENT
 	v     store.Version // stamped into body
 	in    *sessionInput // what a session's event was made from; nil for a series'
-	named bool          // it names its zone in a TZID
-	zone  *time.Location
-	gmt   bool      // it writes times in gmt
-	from  time.Time // earliest instant it names
-	to    time.Time // latest instant it names
+	// origin is the Origin of the session in was read from
+	origin *schedule.Session
+	named  bool // it names its zone in a TZID
+	zone   *time.Location
+	gmt    bool      // it writes times in gmt
+	from   time.Time // earliest instant it names
+	to     time.Time // latest instant it names
 }
 
 // stamp sets body: the VEVENT as serialized for its fingerprint, with the
@@ -310,10 +338,12 @@ func cachedTimezone(k zoneKey, loc *time.Location) []byte {
 }
 
 type renderer struct {
-	s        *schedule.Schedule
-	segs     map[string][]segment // see segments
-	prev     *Set                 // the previous render, or nil
-	prevDocs map[string]builtDoc  // its documents, when their heads are the same
+	s    *schedule.Schedule
+	segs map[string][]segment // see segments
+	prev *Set                 // the previous render, or nil
+	// its documents, when their heads are the same
+	prevDocs, prevSessionDocs map[string]builtDoc
+	uidSuffix                 string // what UID adds to an id
 	// head and tail of every document's calendar properties, either
 	// side of its name (shared, see head)
 	headStart, headEnd []byte

@@ -13,12 +13,22 @@ import (
 	"github.com/convene/convene/store"
 )
 
-// TestUpdateMatchesRender: over random rounds of edits (a title, a time,
-// a zone, a session added or removed, the calendar's name or URL), a
-// render that reuses the previous one gives every document byte for
-// byte, with the same ETag and Last-Modified, as a render from scratch
-// against the same versions.
+// TestUpdateMatchesRender: over random rounds of edits (a title, a
+// description, a time, a zone, a session added, removed or moved, a
+// series' title or changes, the calendar's name, description, URL,
+// organizer or default location, or nothing), a render that reuses the
+// previous one, of the schedule Reparse gives from the previous one as
+// a reload does, gives every document byte for byte, with the same ETag
+// and Last-Modified, and every occurrence's event and SEQUENCE, as a
+// render from scratch of the file parsed anew, against the same
+// versions.
 func TestUpdateMatchesRender(t *testing.T) {
+	for seed := range uint64(4) {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { updateMatchesRender(t, seed) })
+	}
+}
+
+func updateMatchesRender(t *testing.T, seed uint64) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	incr, err := store.OpenExclusive(filepath.Join(dir, "incremental.db"))
@@ -32,32 +42,50 @@ func TestUpdateMatchesRender(t *testing.T) {
 	}
 	defer full.Close()
 
-	rng := rand.New(rand.NewPCG(5, 8))
+	rng := rand.New(rand.NewPCG(5, seed))
 	type session struct {
-		id, title, zone string
-		hour            int
+		id, title, zone, description string
+		hour                         int
 	}
 	zones := []string{"Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC"}
 	var sessions []session
 	for i := range 30 {
-		sessions = append(sessions, session{fmt.Sprint("s", i), fmt.Sprint("Session ", i), zones[i%3], 18})
+		sessions = append(sessions, session{fmt.Sprint("s", i), fmt.Sprint("Session ", i), zones[i%3], "", 18})
 	}
-	name, url := "Group", "https://a.example.org"
+	name, description, url, organizer, location := "Group", "", "https://a.example.org", "", ""
+	seriesTitle, moved := "Weekly", []int{2}
 	text := func() string {
 		var b strings.Builder
 		fmt.Fprintf(&b, "[calendar]\nname = %q\ntimezone = \"Europe/Berlin\"\nurl = %q\n", name, url)
-		b.WriteString("\n[[series]]\nid = \"weekly\"\ntitle = \"Weekly\"\nstart = 2030-03-03T19:00:00\nrrule = \"FREQ=WEEKLY;COUNT=10\"\n")
+		if description != "" {
+			fmt.Fprintf(&b, "description = %q\n", description)
+		}
+		if organizer != "" {
+			fmt.Fprintf(&b, "organizer = { name = \"Org\", email = %q }\n", organizer)
+		}
+		if location != "" {
+			fmt.Fprintf(&b, "location = %q\n", location)
+		}
+		fmt.Fprintf(&b, "\n[[series]]\nid = \"weekly\"\ntitle = %q\nstart = 2030-03-03T19:00:00\nrrule = \"FREQ=WEEKLY;COUNT=10\"\n", seriesTitle)
+		for _, k := range moved {
+			day := time.Date(2030, 3, 3, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 7*k).Format("2006-01-02")
+			fmt.Fprintf(&b, "\n[[series.changes]]\noccurrence = %s\nstart = %sT20:00:00\n", day, day)
+		}
 		for i, ss := range sessions {
 			fmt.Fprintf(&b, "\n[[sessions]]\nid = %q\ntitle = %q\nstart = 2030-%02d-%02dT%02d:00:00\ntimezone = %q\n",
 				ss.id, ss.title, 1+i%12, 1+i%28, ss.hour, ss.zone)
+			if ss.description != "" {
+				fmt.Fprintf(&b, "description = %q\n", ss.description)
+			}
 		}
 		return b.String()
 	}
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	var prev *Set
+	var prevSched *schedule.Schedule
 	next := 30
-	for round := range 40 {
-		switch k := rng.IntN(10); {
+	for round := range 60 {
+		switch k := rng.IntN(16); {
 		case k < 4:
 			i := rng.IntN(len(sessions))
 			sessions[i].title = fmt.Sprintf("Session %d, round %d", i, round)
@@ -66,7 +94,7 @@ func TestUpdateMatchesRender(t *testing.T) {
 		case k == 5:
 			sessions[rng.IntN(len(sessions))].zone = zones[rng.IntN(len(zones))]
 		case k == 6:
-			sessions = append(sessions, session{fmt.Sprint("s", next), fmt.Sprint("Added ", next), zones[next%4], 12})
+			sessions = append(sessions, session{fmt.Sprint("s", next), fmt.Sprint("Added ", next), zones[next%4], "", 12})
 			next++
 		case k == 7:
 			i := rng.IntN(len(sessions))
@@ -75,9 +103,21 @@ func TestUpdateMatchesRender(t *testing.T) {
 			name = fmt.Sprint("Group ", round)
 		case k == 9:
 			url = fmt.Sprintf("https://%c.example.org", 'a'+rune(round%3))
+		case k == 10:
+			sessions[rng.IntN(len(sessions))].description = fmt.Sprint("Round ", round)
+		case k == 11: // a session moved to the end of the file
+			i := rng.IntN(len(sessions))
+			sessions = append(append(sessions[:i:i], sessions[i+1:]...), sessions[i])
+		case k == 12:
+			description, organizer = fmt.Sprint("About round ", round), fmt.Sprintf("org%d@example.org", rng.IntN(2))
+		case k == 13:
+			location = fmt.Sprint("Room ", rng.IntN(3))
+		case k == 14:
+			seriesTitle, moved = fmt.Sprint("Weekly ", rng.IntN(2)), []int{rng.IntN(9) + 1}
 		}
 		now = now.Add(time.Duration(rng.IntN(2)) * time.Second)
-		s, err := schedule.Parse("events.toml", []byte(text()))
+		data := []byte(text())
+		s, err := schedule.Reparse(prevSched, "events.toml", data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +125,11 @@ func TestUpdateMatchesRender(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := Render(ctx, s, full, now)
+		fresh, err := schedule.Parse("events.toml", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Render(ctx, fresh, full, now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,6 +143,14 @@ func TestUpdateMatchesRender(t *testing.T) {
 				t.Fatalf("round %d: %s differs from a render from scratch", round, path)
 			}
 		}
-		prev = got
+		for _, o := range fresh.Expand(time.Time{}, horizon) {
+			if rng.IntN(4) > 0 {
+				continue // a sample is enough
+			}
+			if string(got.Event(o)) != string(want.Event(o)) || got.Sequence(o) != want.Sequence(o) {
+				t.Fatalf("round %d: the event of %s differs from a render from scratch", round, o.Key())
+			}
+		}
+		prev, prevSched = got, s
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -177,7 +178,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 func (p *Pipeline) Reload(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	start := p.cfg.Now()
+	start, allocs := p.cfg.Now(), allocated()
 	snap, err := p.reload(ctx)
 	// Counted before the swap, so that whoever sees the new snapshot
 	// sees it counted.
@@ -198,11 +199,27 @@ func (p *Pipeline) Reload(ctx context.Context) error {
 	}
 	p.cfg.Log.Info("schedule loaded", "config", p.cfg.Path, "sessions", len(snap.Schedule.Sessions),
 		"series", len(snap.Schedule.Series), "etag", snap.Feeds.All.ETag, "took", time.Since(start))
-	// A render allocates many times what it keeps, and reloads are
-	// rare: hand the garbage back so the resident size stays near what
-	// is served.
-	debug.FreeOSMemory()
+	// A full render allocates many times what it keeps, and such
+	// reloads are rare: hand the garbage back so the resident size
+	// stays near what is served. An edit of a few meetings allocates
+	// little, and a forced collection would cost it more than the rest
+	// of the reload.
+	if allocated()-allocs > freeAfter {
+		debug.FreeOSMemory()
+	}
 	return nil
+}
+
+// freeAfter is how much a reload allocates before its garbage is handed
+// back to the system at once: a full render of 10,000 sessions
+// allocates several hundred megabytes, an edit of one a few dozen.
+const freeAfter = 128 << 20
+
+// allocated returns how many bytes the process has allocated so far.
+func allocated() uint64 {
+	m := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(m)
+	return m[0].Value.Uint64()
 }
 
 // reload reads the file and builds its snapshot; nil when the text did
@@ -248,13 +265,33 @@ func (p *Pipeline) build(ctx context.Context, prev *Snapshot, data []byte, name 
 		return nil, err
 	}
 	step("load", t)
+	// The text is kept as the last good one while the rest is built,
+	// writing it costs about as much as rendering an edit. Every return
+	// waits for it, so that an older text is never written after a
+	// newer one.
+	sum := sha256.Sum256(data)
+	kept := make(chan error, 1)
+	if prev == nil || prev.Sum != sum {
+		go func() { kept <- p.cfg.Store.SaveSource(ctx, p.name, data, now) }()
+	} else {
+		kept <- nil
+	}
+	waited := false
+	var keepErr error
+	keep := func() error {
+		if !waited {
+			keepErr, waited = <-kept, true
+		}
+		return keepErr
+	}
+	defer keep()
 	t = time.Now()
 	set, err := feed.Update(ctx, prevSet, s, p.cfg.Store, now)
 	if err != nil {
 		return nil, fmt.Errorf("render feeds: %w", err)
 	}
 	step("render", t)
-	snap := &Snapshot{Schedule: s, Feeds: set, Sum: sha256.Sum256(data), Loaded: now}
+	snap := &Snapshot{Schedule: s, Feeds: set, Sum: sum, Loaded: now}
 	if p.cfg.Page != nil {
 		t = time.Now()
 		if snap.Page, err = p.cfg.Page.Build(s, set); err != nil {
@@ -262,13 +299,11 @@ func (p *Pipeline) build(ctx context.Context, prev *Snapshot, data []byte, name 
 		}
 		step("page", t)
 	}
-	if prev == nil || prev.Sum != snap.Sum {
-		t = time.Now()
-		if err := p.cfg.Store.SaveSource(ctx, p.name, data, now); err != nil {
-			return nil, fmt.Errorf("keep the schedule in the state file: %w", err)
-		}
-		step("keep", t)
+	t = time.Now()
+	if err := keep(); err != nil {
+		return nil, fmt.Errorf("keep the schedule in the state file: %w", err)
 	}
+	step("keep", t)
 	if p.cfg.Mailer != nil {
 		t = time.Now()
 		if err := p.cfg.Mailer.Load(ctx, s, set); err != nil {

@@ -42,14 +42,25 @@ func MeetingPath(key string) string { return "/meetings/" + key }
 // the reminders all use it.
 func (s *Schedule) Expand(from, to time.Time) []Occurrence {
 	var out []Occurrence
-	keep := func(o Occurrence) {
-		if o.End.After(from) && o.Start.Before(to) {
+	for i := range s.Sessions {
+		if o := s.Single(&s.Sessions[i]); overlaps(o, from, to) {
 			out = append(out, o)
 		}
 	}
-	for i := range s.Sessions {
-		ss := &s.Sessions[i]
-		keep(s.Single(ss))
+	return sorted(append(out, s.expandSeries(from, to)...))
+}
+
+// ExpandSeries is Expand for the series alone.
+func (s *Schedule) ExpandSeries(from, to time.Time) []Occurrence {
+	return sorted(s.expandSeries(from, to))
+}
+
+func (s *Schedule) expandSeries(from, to time.Time) []Occurrence {
+	var out []Occurrence
+	keep := func(o Occurrence) {
+		if overlaps(o, from, to) {
+			out = append(out, o)
+		}
 	}
 	for i := range s.Series {
 		sr := &s.Series[i]
@@ -73,6 +84,15 @@ func (s *Schedule) Expand(from, to time.Time) []Occurrence {
 			}
 		}
 	}
+	return out
+}
+
+func overlaps(o Occurrence, from, to time.Time) bool {
+	return o.End.After(from) && o.Start.Before(to)
+}
+
+// sorted sorts occurrences by start, then by key.
+func sorted(out []Occurrence) []Occurrence {
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Start.Equal(out[j].Start) {
 			return out[i].Start.Before(out[j].Start)

@@ -1,7 +1,6 @@
 package schedule
 
 import (
-	"reflect"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -82,7 +81,7 @@ type parsedTable struct {
 // cachedSession reads the session of pt at path, or returns the one
 // kept.
 func (d *decoder) cachedSession(path string, pt *parsedTable, cal *Calendar) Session {
-	if pt.session != nil && reflect.DeepEqual(pt.cal, *cal) {
+	if pt.session != nil && pt.cal == *cal {
 		return *pt.session
 	}
 	raw := pt.raw
@@ -94,7 +93,10 @@ func (d *decoder) cachedSession(path string, pt *parsedTable, cal *Calendar) Ses
 	problems, warnings := len(d.problems), len(d.warnings)
 	ss := d.session(path, raw, cal)
 	if len(d.problems) == problems && len(d.warnings) == warnings {
-		pt.session, pt.cal, pt.raw = &ss, *cal, nil
+		kept := new(Session)
+		ss.origin = kept
+		*kept = ss
+		pt.session, pt.cal, pt.raw = kept, *cal, nil
 	} else {
 		pt.raw = raw
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -43,6 +44,7 @@ func TestReparseMatchesParse(t *testing.T) {
 		return b.String()
 	}
 	var prev *Schedule
+	kept := 0 // sessions that kept their Origin
 	for round := range 120 {
 		switch k := rng.IntN(12); {
 		case k < 5:
@@ -81,11 +83,33 @@ func TestReparseMatchesParse(t *testing.T) {
 			t.Fatalf("round %d: tables kept %v with a table after the sessions %v", round, tables != nil, trailing)
 		}
 		got.tables, want.tables = nil, nil
+		// A session that keeps its Origin is the one it was.
+		before := map[*Session]Session{}
+		if prev != nil {
+			for _, ss := range prev.Sessions {
+				if ss.origin != nil {
+					before[ss.origin] = ss
+				}
+			}
+		}
+		sessions := slices.Clone(got.Sessions)
+		for i, ss := range got.Sessions {
+			if old, ok := before[ss.origin]; ok {
+				kept++
+				if !reflect.DeepEqual(old, ss) {
+					t.Fatalf("round %d: session %s keeps its Origin but changed", round, ss.ID)
+				}
+			}
+			got.Sessions[i].origin = nil
+		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("round %d: Reparse and Parse differ", round)
 		}
-		got.tables = tables
+		got.tables, got.Sessions = tables, sessions
 		prev = got
+	}
+	if kept == 0 {
+		t.Error("no session kept its Origin")
 	}
 }
 

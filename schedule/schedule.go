@@ -105,7 +105,15 @@ type Session struct {
 	End      time.Time     // exact end instant
 	Duration time.Duration // End minus the start instant
 	Details
+	origin *Session // see Origin
 }
+
+// Origin identifies the reading of ss: sessions with the same non-nil
+// Origin are equal. Reparse gives a session whose text and calendar
+// defaults did not change the Origin it had, so that what was built
+// from it can be kept without comparing it field by field. nil for a
+// session that was not read by Reparse.
+func (ss *Session) Origin() *Session { return ss.origin }
 
 // Series is a recurring meeting.
 type Series struct {
