@@ -2,7 +2,8 @@
 // reload runs one pipeline, top to bottom:
 //
 //	read → load and validate → expand and render the feeds →
-//	build the page → keep the text as the last good one → plan reminders
+//	build the page → keep the text as the last good one (written
+//	while the feeds and the page are built) → plan reminders
 //
 // into one new immutable Snapshot, and then swaps it in at once: the
 // feeds, the page and the mailer all move to it together, and nothing
