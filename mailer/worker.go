@@ -53,10 +53,11 @@ type Options struct {
 	// transaction at once (default 1): give the SMTP transport as many
 	// connections. A crash can then resend up to this many.
 	Connections int
-	// Lease is how long a message's claim lasts (default 2m): if its
-	// sender dies mid-send, another worker on the same PostgreSQL
-	// state sends it again once the lease has run out. It must outlast
-	// one SMTP transaction.
+	// Lease is how long the worker holds the rows it reserved and the
+	// message it sends (default 2m): if it dies, another worker on the
+	// same PostgreSQL state takes them over once the lease has run out,
+	// and sends again the one in flight. It must outlast one SMTP
+	// transaction.
 	Lease time.Duration
 	// DKIMKey, if set, DKIM-signs every message for the domain of
 	// [reminders].from, with DKIMSelector (default "convene").
@@ -304,7 +305,7 @@ func (w *Worker) step(ctx context.Context, timer *time.Timer) error {
 			timer.Reset(w.pausedUntil.Sub(now))
 			return nil
 		}
-		rows, err := w.o.Store.DueOutbox(ctx, now, 64)
+		rows, err := w.o.Store.ReserveOutbox(ctx, now, w.o.Lease, 64)
 		if err != nil {
 			return err
 		}

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -102,10 +104,18 @@ func scanOutbox(sc scanner) (OutboxRow, error) {
 	return r, err
 }
 
-func queryOutbox(ctx context.Context, q interface {
+type querier interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, where string, args ...any) ([]OutboxRow, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox `+where, args...)
+}
+
+// queryOutbox returns the rows of the outbox that where selects.
+func queryOutbox(ctx context.Context, q querier, where string, args ...any) ([]OutboxRow, error) {
+	return outboxRows(ctx, q, `SELECT `+outboxColumns+` FROM outbox `+where, args...)
+}
+
+// outboxRows runs query, which returns outboxColumns, and scans its rows.
+func outboxRows(ctx context.Context, q querier, query string, args ...any) ([]OutboxRow, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -198,43 +208,74 @@ func insertArgs(r OutboxRow) []any {
 // RecoverOutbox returns rows left "sending" by a crash to "pending": the
 // message may or may not have been accepted, and sending it again is
 // the only way not to lose it. On SQLite, whose one serve process calls
-// it at start, that is every row being sent; on PostgreSQL, shared by
-// several, only the rows whose lease ran out before now. It returns how
-// many rows it recovered.
+// it at start, that is every row being sent, and the rows the crashed
+// process had reserved are free again; on PostgreSQL, shared by several
+// processes, only the rows whose lease ran out before now (the others
+// are being sent). It returns how many rows it recovered.
 func (s *Store) RecoverOutbox(ctx context.Context, now time.Time) (int, error) {
-	q, args := `UPDATE outbox SET state = $1 WHERE state = $2`, []any{Pending, Sending}
-	if s.backend == postgresBackend {
-		q, args = q+` AND lease_until <= $3`, append(args, ms(now))
-	}
-	res, err := s.db.ExecContext(ctx, q, args...)
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		q, args := `UPDATE outbox SET state = $1, lease_until = 0 WHERE state = $2`, []any{Pending, Sending}
+		if s.backend == postgresBackend {
+			q, args = q+` AND lease_until <= $3`, append(args, ms(now))
+		}
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		if s.backend == sqliteBackend {
+			_, err = tx.ExecContext(ctx, `UPDATE outbox SET lease_until = 0 WHERE state = $1 AND lease_until <> 0`, Pending)
+		}
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("recover outbox: %w", err)
 	}
-	n, _ := res.RowsAffected()
 	return int(n), nil
 }
 
-// NextOutbox returns when the earliest row is next due: a pending row's
-// next try, or when a row being sent may be taken over (its lease ends);
-// ok is false when nothing is pending or being sent.
+// NextOutbox returns when this store may next send a row: a pending
+// row's next try, or when a row reserved or being sent by another store
+// may be taken over (its lease ends); ok is false when nothing is
+// pending or being sent.
 func (s *Store) NextOutbox(ctx context.Context) (next time.Time, ok bool, err error) {
 	var v sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT MIN(CASE WHEN state = $1 THEN next_try ELSE lease_until END)
-		FROM outbox WHERE state IN ($1, $2)`, Pending, Sending).Scan(&v); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT MIN(CASE
+			WHEN state = $2 THEN lease_until
+			WHEN claimed_by <> $3 AND lease_until > next_try THEN lease_until
+			ELSE next_try END)
+		FROM outbox WHERE state IN ($1, $2)`, Pending, Sending, s.owner).Scan(&v); err != nil {
 		return time.Time{}, false, fmt.Errorf("next outbox row: %w", err)
 	}
 	return fromMS(v.Int64), v.Valid, nil
 }
 
-// DueOutbox returns up to limit rows to send at now, in order of when
-// they are due: the pending rows due at or before now, and the rows
-// whose sender's lease ran out (see Claim).
-func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxRow, error) {
-	rows, err := queryOutbox(ctx, s.db, `WHERE (state = $1 AND next_try <= $2) OR (state = $3 AND lease_until <= $2)
-		ORDER BY next_try, id LIMIT $4`, Pending, ms(now), Sending, limit)
-	if err != nil {
-		return nil, fmt.Errorf("due outbox rows: %w", err)
+// ReserveOutbox reserves for this store, until now+lease, up to limit
+// rows to send at now, and returns them in order of when they are due:
+// pending rows due at or before now that no other store holds, and rows
+// whose sender's lease ran out (it died mid-send), which turn pending
+// again. A reserved row stays pending (a re-plan may still change it),
+// and other stores leave it alone until the lease ends; Claim takes it
+// for its SMTP transaction. Stores reserving at once get different rows:
+// on PostgreSQL the rows are chosen with FOR UPDATE SKIP LOCKED, on
+// SQLite one write transaction runs at a time.
+func (s *Store) ReserveOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxRow, error) {
+	skipLocked := ""
+	if s.backend == postgresBackend {
+		skipLocked = ` FOR UPDATE SKIP LOCKED`
 	}
+	rows, err := outboxRows(ctx, s.db, `UPDATE outbox SET state = $1, claimed_by = $2, lease_until = $3
+		WHERE id IN (SELECT id FROM outbox
+			WHERE (state = $1 AND next_try <= $4 AND (claimed_by = $2 OR lease_until <= $4)) OR (state = $5 AND lease_until <= $4)
+			ORDER BY next_try, id LIMIT $6`+skipLocked+`)
+		RETURNING `+outboxColumns, Pending, s.owner, ms(now.Add(lease)), ms(now), Sending, limit)
+	if err != nil {
+		return nil, fmt.Errorf("reserve outbox rows: %w", err)
+	}
+	slices.SortFunc(rows, func(a, b OutboxRow) int {
+		return cmp.Or(a.NextTry.Compare(b.NextTry), cmp.Compare(a.ID, b.ID))
+	})
 	return rows, nil
 }
 
@@ -248,15 +289,15 @@ func (s *Store) Outbox(ctx context.Context) ([]OutboxRow, error) {
 }
 
 // Claim claims row id before its SMTP transaction: the row turns
-// "sending", claimed by this store until now+lease, and the attempt is
-// counted. It returns false if the row is neither pending nor held by a
-// lease that ran out before now (another store claimed it, or it was
-// sent), or no longer tells of the start starts (a re-plan dropped or
-// moved it since it was read). One UPDATE decides, so that of several
-// stores claiming a row at once, on one database, exactly one gets it.
+// "sending", held by this store until now+lease, and the attempt is
+// counted. It returns false if the row is not pending, or another
+// store's lease holds it (see ReserveOutbox), or it no longer tells of
+// the start starts (a re-plan dropped or moved it since it was read).
+// One UPDATE decides, so that of several stores claiming a row at once,
+// on one database, exactly one gets it.
 func (s *Store) Claim(ctx context.Context, id int64, starts, now time.Time, lease time.Duration) (bool, error) {
 	res, err := s.exec(ctx, `UPDATE outbox SET state = $1, attempts = attempts + 1, claimed_by = $2, lease_until = $3
-		WHERE id = $4 AND starts = $5 AND (state = $6 OR (state = $1 AND lease_until <= $7))`,
+		WHERE id = $4 AND starts = $5 AND state = $6 AND (claimed_by = $2 OR lease_until <= $7)`,
 		Sending, s.owner, ms(now.Add(lease)), id, ms(starts), Pending, ms(now))
 	if err != nil {
 		return false, fmt.Errorf("claim outbox row %d: %w", id, err)
@@ -292,10 +333,12 @@ func (s *Store) MarkExpired(ctx context.Context, id int64, reason string) error 
 }
 
 // mark moves row id to state, setting the columns of set, whose
-// arguments are $4 on. A row that another store is sending is left to it.
+// arguments are $4 on, and ends this store's lease on it. A row that
+// another store is sending is left to it.
 func (s *Store) mark(ctx context.Context, id int64, state State, set string, args ...any) error {
 	args = append([]any{state, id, s.owner}, args...)
-	q := `UPDATE outbox SET state = $1, ` + set + ` WHERE id = $2 AND (state <> '` + string(Sending) + `' OR claimed_by = $3)`
+	q := `UPDATE outbox SET state = $1, lease_until = 0, ` + set +
+		` WHERE id = $2 AND (state <> '` + string(Sending) + `' OR claimed_by = $3)`
 	if _, err := s.exec(ctx, q, args...); err != nil {
 		return fmt.Errorf("mark outbox row %d %s: %w", id, state, err)
 	}

@@ -129,8 +129,9 @@ func dueRows(t *testing.T, s *Store, now time.Time, n int) {
 }
 
 // TestClaimReplicas: four replicas send from one outbox of 1,000 due
-// reminders at once, as the mailer does (read the due rows, claim each,
-// record it): every row is claimed by exactly one and sent once.
+// reminders at once, as the mailer does (reserve a batch, claim each row,
+// record it): the batches do not overlap, so every reserved row is
+// claimed by its reserver, and each row is claimed once and sent once.
 func TestClaimReplicas(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, newState func() string) {
 		ctx := context.Background()
@@ -142,7 +143,7 @@ func TestClaimReplicas(t *testing.T) {
 			s, mine := replicas[i], map[int64]int{}
 			claims[i] = mine
 			for {
-				rows, err := s.DueOutbox(ctx, now, 64)
+				rows, err := s.ReserveOutbox(ctx, now, time.Minute, 16)
 				if err != nil || len(rows) == 0 {
 					return err
 				}
@@ -152,7 +153,7 @@ func TestClaimReplicas(t *testing.T) {
 						return err
 					}
 					if !ok {
-						continue
+						return fmt.Errorf("replica %d reserved row %s but could not claim it", i, r.Ident)
 					}
 					mine[r.ID]++
 					if err := s.MarkSent(ctx, r.ID, now); err != nil {
@@ -183,11 +184,10 @@ func TestClaimReplicas(t *testing.T) {
 	})
 }
 
-// TestClaimLease: a replica dies holding a row; another may not take it
-// before the lease runs out, and takes it after; what the first records
-// late does not undo the second's claim. RecoverOutbox at start takes
-// back every row on SQLite (one serve process), and only the rows whose
-// lease ran out on PostgreSQL (the others are being sent).
+// TestClaimLease: a replica dies while it sends one row and holds
+// another reserved; no other replica may take either before the lease
+// runs out, and one takes both after; what the first records late does
+// not undo the new holder's claim.
 func TestClaimLease(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, newState func() string) {
 		ctx := context.Background()
@@ -196,61 +196,85 @@ func TestClaimLease(t *testing.T) {
 		rs := openShared(t, newState(), 2)
 		a, b := rs[0], rs[1]
 		dueRows(t, a, now, 2)
-		rows, _ := a.DueOutbox(ctx, now, 10)
+		rows, err := a.ReserveOutbox(ctx, now, lease, 10)
+		if err != nil || len(rows) != 2 {
+			t.Fatalf("ReserveOutbox = %d rows, %v; want 2", len(rows), err)
+		}
+		sending, reserved := rows[0], rows[1]
+		if ok, err := a.Claim(ctx, sending.ID, sending.Starts, now, lease); !ok || err != nil {
+			t.Fatalf("first claim = %v, %v", ok, err)
+		}
+		// a dies here.
+		during := now.Add(lease / 2)
+		if got, err := b.ReserveOutbox(ctx, during, lease, 10); err != nil || len(got) != 0 {
+			t.Fatalf("ReserveOutbox while the lease runs = %d rows, %v; want none", len(got), err)
+		}
 		for _, r := range rows {
-			if ok, err := a.Claim(ctx, r.ID, r.Starts, now, lease); !ok || err != nil {
-				t.Fatalf("first claim = %v, %v", ok, err)
+			if ok, _ := b.Claim(ctx, r.ID, r.Starts, during, lease); ok {
+				t.Fatalf("claimed row %s under another's lease", r.Ident)
 			}
-		}
-		held := rows[0]
-		due := func(at time.Time) int {
-			t.Helper()
-			rows, err := b.DueOutbox(ctx, at, 10)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return len(rows)
-		}
-		if n := due(now.Add(lease / 2)); n != 0 {
-			t.Fatalf("%d rows due while their lease runs, want 0", n)
-		}
-		if ok, _ := b.Claim(ctx, held.ID, held.Starts, now.Add(lease/2), lease); ok {
-			t.Fatal("claimed a row under another's lease")
 		}
 		if next, ok, err := b.NextOutbox(ctx); err != nil || !ok || !next.Equal(now.Add(lease)) {
 			t.Fatalf("NextOutbox = %v, %v, %v; want the lease's end %v", next, ok, err, now.Add(lease))
 		}
 		later := now.Add(lease + time.Second)
-		if n := due(later); n != 2 {
-			t.Fatalf("%d rows due after the lease ran out, want 2", n)
+		got, err := b.ReserveOutbox(ctx, later, lease, 10)
+		if err != nil || len(got) != 2 || got[0].State != Pending {
+			t.Fatalf("ReserveOutbox after the lease = %v, %v; want both rows, pending", got, err)
 		}
-		if ok, err := b.Claim(ctx, held.ID, held.Starts, later, lease); !ok || err != nil {
-			t.Fatalf("claim after the lease = %v, %v", ok, err)
+		for _, r := range got {
+			if ok, err := b.Claim(ctx, r.ID, r.Starts, later, lease); !ok || err != nil {
+				t.Fatalf("claim of %s after the lease = %v, %v", r.Ident, ok, err)
+			}
 		}
-		// a wakes up and records its send: the row stays b's.
-		if err := a.MarkRetry(ctx, held.ID, later, "timeout"); err != nil {
+		// a comes back and records its send late: the row stays b's.
+		if err := a.MarkRetry(ctx, sending.ID, later, "timeout"); err != nil {
 			t.Fatal(err)
 		}
 		all, _ := a.Outbox(ctx)
-		if r := all[0]; r.State != Sending || r.Attempts != 2 || r.LastError != "" {
+		if r := all[0]; r.State != Sending || r.Attempts != 2 || r.LastError != "" || r.ID != sending.ID {
 			t.Fatalf("after the old holder recorded late: %s, %d attempts, %q; want b's claim intact", r.State, r.Attempts, r.LastError)
 		}
-		// A replica starting now recovers the other row, whose lease ran
-		// out, but not b's, on PostgreSQL; both on SQLite.
-		n, err := a.RecoverOutbox(ctx, later)
-		want := 1
-		if a.backend == sqliteBackend {
-			want = 2
+		if all[1].Attempts != 1 || all[1].ID != reserved.ID {
+			t.Fatalf("the row a only reserved has %d attempts, want 1 (it was never sent)", all[1].Attempts)
+		}
+	})
+}
+
+// TestRecoverOutbox: a serve process that starts recovers what a crash
+// left being sent. On SQLite, the one serve process of the file takes
+// every row back, and the rows reserved before the crash; on PostgreSQL,
+// only the rows whose lease ran out: the others are another replica's.
+func TestRecoverOutbox(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, newState func() string) {
+		ctx := context.Background()
+		now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+		state := newState()
+		crashed := openState(t, state)
+		dueRows(t, crashed, now, 3)
+		rows, err := crashed.ReserveOutbox(ctx, now, time.Minute, 10)
+		if err != nil || len(rows) != 3 {
+			t.Fatalf("ReserveOutbox = %d rows, %v; want 3", len(rows), err)
+		}
+		for _, r := range rows[:2] {
+			crashed.Claim(ctx, r.ID, r.Starts, now, time.Minute)
+		}
+		started := openState(t, state)
+		n, err := started.RecoverOutbox(ctx, now.Add(time.Second))
+		want, free := 2, 3
+		if started.backend == postgresBackend {
+			want, free = 0, 0
 		}
 		if err != nil || n != want {
-			t.Fatalf("RecoverOutbox = %d, %v; want %d", n, err, want)
+			t.Fatalf("RecoverOutbox within the lease = %d, %v; want %d", n, err, want)
 		}
-		if err := b.MarkSent(ctx, held.ID, later); err != nil {
-			t.Fatal(err)
+		if got, _ := started.ReserveOutbox(ctx, now.Add(time.Second), time.Minute, 10); len(got) != free {
+			t.Fatalf("%d rows free after RecoverOutbox, want %d", len(got), free)
 		}
-		all, _ = a.Outbox(ctx)
-		if a.backend == postgresBackend && (all[0].State != Sent || all[1].State != Pending) {
-			t.Fatalf("rows %s, %s; want sent, pending", all[0].State, all[1].State)
+		if started.backend == postgresBackend {
+			if n, err := started.RecoverOutbox(ctx, now.Add(2*time.Minute)); err != nil || n != 2 {
+				t.Fatalf("RecoverOutbox after the lease = %d, %v; want 2", n, err)
+			}
 		}
 	})
 }

@@ -28,6 +28,7 @@ type mailConfig struct {
 	outbox             string
 	dkimKey, dkimSel   string
 	grace, noticeDelay time.Duration
+	lease              time.Duration
 	rate               float64
 	connections        int
 }
@@ -40,6 +41,7 @@ func addMailFlags(fs *flag.FlagSet) *mailConfig {
 	fs.DurationVar(&c.noticeDelay, "notice-delay", 5*time.Minute, "how long a change to a meeting must stand before members are told of it (moved, cancelled, back on) and before its reminders go out; a change reverted sooner sends nothing")
 	fs.Float64Var(&c.rate, "send-rate", 0, "at most this many emails per second (0: no limit)")
 	fs.IntVar(&c.connections, "smtp-connections", 1, "how many connections to the SMTP server may carry reminders at once (a crash can resend as many)")
+	fs.DurationVar(&c.lease, "outbox-lease", 2*time.Minute, "with a PostgreSQL --state, how long a replica holds the reminders it is sending: another takes them over this long after it died (must outlast one SMTP transaction)")
 	return c
 }
 
@@ -141,7 +143,7 @@ func newWorker(c *mailConfig, st *store.Store, t mailer.Transport, rcpts *recipi
 	}
 	return mailer.New(mailer.Options{
 		Store: st, Transport: t, Log: log.With("component", "mailer"), Recipients: rcpts.recipients,
-		Grace: c.grace, NoticeDelay: c.noticeDelay, Rate: c.rate, Connections: c.connections, DKIMKey: key, DKIMSelector: c.dkimSel, OnSMTPError: m.SMTPError,
+		Grace: c.grace, NoticeDelay: c.noticeDelay, Rate: c.rate, Connections: c.connections, Lease: c.lease, DKIMKey: key, DKIMSelector: c.dkimSel, OnSMTPError: m.SMTPError,
 	})
 }
 
