@@ -65,6 +65,7 @@ commands:
   subscribers  list, add, remove, export or import the people who get reminders
   backup     write a consistent copy of the state file, while serve runs
   restore    check a backup and put it back as the state file
+  migrate-state  copy a SQLite state into PostgreSQL, for several replicas
   ready      ask a running serve whether it is ready (a container health check)
   version    print the version
 
@@ -98,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return backup(ctx, args, stdout, stderr)
 	case "restore":
 		return restore(ctx, args, stdout, stderr)
+	case "migrate-state":
+		return migrateState(ctx, args, stdout, stderr) // migrate.go
 	case "ready":
 		return ready(ctx, args, stdout, stderr) // ready.go
 	case "version":
