@@ -276,7 +276,7 @@ func TestReadiness(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	routeOps(mux, m, p, st, slog.New(slog.DiscardHandler))
+	routeOps(mux, m, p, st, "state.db", slog.New(slog.DiscardHandler))
 	probe := func(path string) (int, string) {
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
@@ -301,7 +301,7 @@ func TestReadiness(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

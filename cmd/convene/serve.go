@@ -124,7 +124,7 @@ func openDaemon(ctx context.Context, c *serveConfig, log *slog.Logger) (d *daemo
 	mux.Handle("GET /calendar.ics", d.feeds)
 	mux.Handle("GET /series/", d.feeds)
 	mux.Handle("GET /sessions/", d.feeds)
-	routeOps(mux, d.metrics, d.reloads, d.store, log) // ops.go
+	routeOps(mux, d.metrics, d.reloads, d.store, c.state, log) // ops.go
 	d.page.Register(mux)
 
 	if d.listener, err = net.Listen("tcp", c.addr); err != nil {

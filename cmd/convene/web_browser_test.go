@@ -23,7 +23,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-func need(t *testing.T, what, path string) string {
+func need(t testing.TB, what, path string) string {
 	t.Helper()
 	if p, err := exec.LookPath(path); err == nil {
 		return p
@@ -36,7 +36,7 @@ func need(t *testing.T, what, path string) string {
 	return ""
 }
 
-func mailpitPath(t *testing.T) string {
+func mailpitPath(t testing.TB) string {
 	if p, err := exec.LookPath("mailpit"); err == nil {
 		return p
 	}
@@ -44,7 +44,7 @@ func mailpitPath(t *testing.T) string {
 	return need(t, "mailpit", filepath.Join(strings.TrimSpace(string(gopath)), "bin", "mailpit"))
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -56,7 +56,7 @@ func freePort(t *testing.T) string {
 
 // startMailpit runs mailpit on free ports and returns its SMTP address
 // and API base URL.
-func startMailpit(t *testing.T, bin string) (smtp, api string) {
+func startMailpit(t testing.TB, bin string) (smtp, api string) {
 	t.Helper()
 	smtp, ui := freePort(t), freePort(t)
 	cmd := exec.Command(bin, "--smtp", smtp, "--listen", ui, "--database", filepath.Join(t.TempDir(), "mailpit.db"),
