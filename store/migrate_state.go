@@ -133,6 +133,11 @@ func MigrateState(ctx context.Context, from, to string, replace bool) (Migrated,
 		}
 		resent, _ := res.RowsAffected()
 		m.Resent = int(resent)
+		// Rows the SQLite serve had reserved for its next batch are free
+		// for any replica at once, not when that lease runs out.
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET lease_until = 0 WHERE state = $1 AND lease_until <> 0`, Pending); err != nil {
+			return err
+		}
 		rows, err := tx.QueryContext(ctx, `SELECT state, COUNT(*) FROM outbox GROUP BY state`)
 		if err != nil {
 			return err
