@@ -40,7 +40,7 @@ func testPostgres(t *testing.T) string {
 
 // newDatabase creates a database with a random name on server, dropped
 // when the test ends, and returns its URL.
-func newDatabase(t *testing.T, server string) string {
+func newDatabase(t testing.TB, server string) string {
 	t.Helper()
 	admin, err := sql.Open("pgx", server)
 	if err != nil {

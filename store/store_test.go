@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -165,5 +166,27 @@ func TestStampConcurrent(t *testing.T) {
 func TestOpenBadPath(t *testing.T) {
 	if _, err := Open(filepath.Join(t.TempDir(), "missing", "dir", "state.db")); err == nil {
 		t.Error("Open in a missing directory = nil error")
+	}
+}
+
+// An unreachable PostgreSQL state is an error that names it without its
+// password.
+func TestOpenPostgresUnreachable(t *testing.T) {
+	_, err := Open("postgres://convene:hunter2@127.0.0.1:1/convene?connect_timeout=2")
+	if err == nil || !strings.Contains(err.Error(), "postgres://convene:xxxxx@127.0.0.1:1/convene") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("Open = %v; want an error naming the URL without the password", err)
+	}
+}
+
+// Several serve processes share a PostgreSQL state: OpenExclusive takes
+// no lock there.
+func TestOpenExclusivePostgres(t *testing.T) {
+	state := newDatabase(t, testPostgres(t))
+	for range 2 {
+		s, err := OpenExclusive(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -45,7 +47,7 @@ func (s *Store) Stamp(ctx context.Context, now time.Time, prints map[string]stri
 		old := s.versions
 		if old == nil {
 			var err error
-			if old, err = readVersions(ctx, tx); err != nil {
+			if old, err = s.readVersions(ctx, tx, prints); err != nil {
 				return err
 			}
 		}
@@ -91,9 +93,16 @@ func (s *Store) Stamp(ctx context.Context, now time.Time, prints map[string]stri
 	return out, nil
 }
 
-func readVersions(ctx context.Context, tx *sql.Tx) (map[string]versionRow, error) {
+// readVersions reads the versions table: on PostgreSQL only the rows of
+// the keys of prints (an edit stamps a few keys of a large table), on
+// SQLite all of them (the exclusive store keeps them).
+func (s *Store) readVersions(ctx context.Context, tx *sql.Tx, prints map[string]string) (map[string]versionRow, error) {
 	old := map[string]versionRow{}
-	rows, err := tx.QueryContext(ctx, `SELECT key, fingerprint, sequence, created, modified FROM versions`)
+	q, args := `SELECT key, fingerprint, sequence, created, modified FROM versions`, []any(nil)
+	if s.backend == postgresBackend {
+		q, args = q+` WHERE key = ANY($1)`, []any{slices.Collect(maps.Keys(prints))}
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
