@@ -171,20 +171,7 @@ func TestComposeCaddy(t *testing.T) {
 	hostPort := func(r *replica) string { return strings.TrimPrefix(r.base, "http://") }
 	conf := replaceOnce(t, deployFile(t, "Caddyfile.replicas"), "reverse_proxy convene-a:8080 convene-b:8080 {",
 		"reverse_proxy "+hostPort(a)+" "+hostPort(b)+" "+hostPort(c)+" {")
-	home := t.TempDir()
-	file := filepath.Join(home, "Caddyfile")
-	os.WriteFile(file, []byte("{\n\tadmin off\n}\n\n"+conf), 0o644)
-	cmd := exec.Command(caddy, "run", "--config", file, "--adapter", "caddyfile")
-	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_DATA_HOME="+home, "XDG_CONFIG_HOME="+home, "CONVENE_HOST=http://"+addr)
-	startProxy(t, cmd, "")
-	public := "http://" + addr
-	waitFor(t, "caddy answers", func() bool {
-		resp, err := http.Get(public + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	})
+	public := runCaddy(t, caddy, conf, addr, "CONVENE_HOST=http://"+addr)
 	time.Sleep(3 * time.Second) // a round of health checks (health_interval 2s)
 
 	served := func(r *replica, status string) float64 {

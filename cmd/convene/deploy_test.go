@@ -414,14 +414,28 @@ func TestCaddyExample(t *testing.T) {
 	if n := strings.Count(conf, "calendar.example.org {"); n != 1 {
 		t.Fatalf("deploy/Caddyfile has its site %d times, want once", n)
 	}
-	conf = "{\n\tadmin off\n}\n\n" +
-		strings.Replace(conf, "calendar.example.org {", "http://"+addr+" {", 1)
+	conf = strings.Replace(conf, "calendar.example.org {", "http://"+addr+" {", 1)
 	conf = strings.Replace(conf, "reverse_proxy 127.0.0.1:8080", "reverse_proxy "+strings.TrimPrefix(base, "http://"), 1)
+	public := runCaddy(t, caddy, conf, addr)
+	twentySignUps(t, "caddy", public, base)
+	if code, _ := getStatus(t, http.DefaultClient, public+"/metrics"); code != 404 {
+		t.Errorf("GET /metrics through caddy = %d, want 404", code)
+	}
+	if code, body := getStatus(t, http.DefaultClient, public+"/calendar.ics"); code != 200 || !strings.Contains(body, "BEGIN:VCALENDAR") {
+		t.Errorf("GET /calendar.ics through caddy = %d", code)
+	}
+}
+
+// runCaddy runs caddy with the Caddyfile conf (its admin endpoint off)
+// and the environment env until the test ends, and returns the base URL
+// of its site at addr once it answers.
+func runCaddy(t *testing.T, caddy, conf, addr string, env ...string) string {
+	t.Helper()
 	home := t.TempDir()
 	file := filepath.Join(home, "Caddyfile")
-	os.WriteFile(file, []byte(conf), 0o644)
+	os.WriteFile(file, []byte("{\n\tadmin off\n}\n\n"+conf), 0o644)
 	cmd := exec.Command(caddy, "run", "--config", file, "--adapter", "caddyfile")
-	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_DATA_HOME="+home, "XDG_CONFIG_HOME="+home)
+	cmd.Env = append(append(os.Environ(), "HOME="+home, "XDG_DATA_HOME="+home, "XDG_CONFIG_HOME="+home), env...)
 	startProxy(t, cmd, "")
 	public := "http://" + addr
 	waitFor(t, "caddy answers", func() bool {
@@ -431,11 +445,5 @@ func TestCaddyExample(t *testing.T) {
 		}
 		return err == nil && resp.StatusCode == 200
 	})
-	twentySignUps(t, "caddy", public, base)
-	if code, _ := getStatus(t, http.DefaultClient, public+"/metrics"); code != 404 {
-		t.Errorf("GET /metrics through caddy = %d, want 404", code)
-	}
-	if code, body := getStatus(t, http.DefaultClient, public+"/calendar.ics"); code != 200 || !strings.Contains(body, "BEGIN:VCALENDAR") {
-		t.Errorf("GET /calendar.ics through caddy = %d", code)
-	}
+	return public
 }
