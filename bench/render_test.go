@@ -44,7 +44,7 @@ func BenchmarkReload(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/reload")
 			b.ReportMetric(float64((cpuTime(b)-c).Microseconds())/1000/float64(b.N), "cpu-ms/reload")
-			b.ReportMetric(float64(len(set.All.Body))/(1<<20), "MB-feed")
+			b.ReportMetric(float64(set.All.Len())/(1<<20), "MB-feed")
 			b.ReportMetric(float64(len(set.Docs())), "docs")
 		})
 		b.Run(fmt.Sprintf("sessions=%d/cold", n), func(b *testing.B) {

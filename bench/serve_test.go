@@ -27,7 +27,7 @@ func BenchmarkFeedServing(b *testing.B) {
 	mux.Handle("GET /metrics", m.Handler(nil))
 	feedURL := listen(b, mux) + "/calendar.ics"
 
-	body, etag := set.All.Body, set.All.ETag
+	body, etag := set.All.Bytes(), set.All.ETag
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Content-Type"] = []string{"text/calendar; charset=utf-8"}
 		w.Header()["Etag"] = []string{etag}

@@ -11,17 +11,53 @@ import (
 	ics "github.com/arran4/golang-ical"
 )
 
+// Doc is one rendered calendar file. Its bytes are held as parts that
+// other documents share: the calendar properties every document has, the
+// VTIMEZONEs, and each event's text, which the full feed and the event's
+// own feed both hold. A Doc is never modified once built.
+type Doc struct {
+	parts    [][]byte // its bytes, in order; read only
+	size     int      // of the parts together
+	ETag     string   // strong validator, quoted
+	Modified time.Time // for Last-Modified; never moves backwards
+}
+
+// Len returns the length of the document in bytes.
+func (d Doc) Len() int { return d.size }
+
+// WriteTo writes the document to w, part by part.
+func (d Doc) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	for _, p := range d.parts {
+		m, err := w.Write(p)
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Bytes returns the document's bytes in a new slice.
+func (d Doc) Bytes() []byte {
+	out := make([]byte, 0, d.size)
+	for _, p := range d.parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
 // doc is a VCALENDAR laid out: golang-ical has written its properties,
 // and the VTIMEZONEs and VEVENTs, serialized by it once each, are put in
-// place by bytes.
+// place by reference.
 type doc struct {
-	head    []byte   // BEGIN:VCALENDAR and its properties
-	tzs     [][]byte // a VTIMEZONE for each zone the events name
+	head    [3][]byte // BEGIN:VCALENDAR and its properties: shared, the name's, shared
+	tzs     [][]byte  // a VTIMEZONE for each zone the events name
 	cs      []*component
 	printed string // print, once found
 }
 
-const calendarEnd = "END:VCALENDAR" + crlf
+var calendarEnd = []byte("END:VCALENDAR" + crlf)
 
 // print fingerprints what the document holds besides the versions of its
 // events.
@@ -30,7 +66,9 @@ func (d *doc) print() string {
 		return d.printed
 	}
 	h := sha256.New()
-	h.Write(d.head)
+	for _, p := range d.head {
+		h.Write(p)
+	}
 	for _, tz := range d.tzs {
 		h.Write(tz)
 	}
@@ -41,24 +79,28 @@ func (d *doc) print() string {
 	return d.printed
 }
 
-// bytes assembles the document from its stamped events.
-func (d *doc) bytes() []byte {
-	n := len(d.head) + len(calendarEnd)
-	for _, tz := range d.tzs {
-		n += len(tz)
-	}
+// doc returns the Doc of the document, from its stamped events.
+func (d *doc) doc(modified time.Time) Doc {
+	out := Doc{ETag: d.etag(), Modified: modified}
+	out.parts, out.size = d.parts()
+	return out
+}
+
+// parts returns the bytes of the document and their length. They refer
+// to the bytes of its head, VTIMEZONEs and events: it copies none.
+func (d *doc) parts() ([][]byte, int) {
+	parts := make([][]byte, 0, len(d.head)+len(d.tzs)+2*len(d.cs)+1)
+	parts = append(parts, d.head[:]...)
+	parts = append(parts, d.tzs...)
 	for _, c := range d.cs {
-		n += len(c.body)
+		parts = append(parts, c.text(), c.stamped)
 	}
-	out := make([]byte, 0, n)
-	out = append(out, d.head...)
-	for _, tz := range d.tzs {
-		out = append(out, tz...)
+	parts = append(parts, calendarEnd)
+	size := 0
+	for _, p := range parts {
+		size += len(p)
 	}
-	for _, c := range d.cs {
-		out = append(out, c.body...)
-	}
-	return append(out, calendarEnd...)
+	return parts, size
 }
 
 // layout lays out a VCALENDAR holding cs, with one VTIMEZONE for each
@@ -108,9 +150,10 @@ func (r *renderer) layout(name string, cs []*component) *doc {
 const namePlaceholder = "CONVENE-DOCUMENT-NAME"
 
 // head returns BEGIN:VCALENDAR and the calendar properties of a document
-// called name. What every document shares is serialized once per render;
-// only the name's two properties are written for each document.
-func (r *renderer) head(name string) []byte {
+// called name, in three parts. What every document shares is serialized
+// once per render and held once; only the name's two properties are
+// written for each document.
+func (r *renderer) head(name string) [3][]byte {
 	if r.headStart == nil {
 		cal := ics.NewCalendarFor("convene")
 		cal.CalendarProperties = cal.CalendarProperties[:0]
@@ -137,13 +180,11 @@ func (r *renderer) head(name string) []byte {
 	props.AddProperty(ics.ComponentProperty(ics.PropertyName), text(name))
 	props.AddProperty(ics.ComponentProperty(ics.PropertyXWRCalName), text(name))
 	var b bytes.Buffer
-	b.Grow(len(r.headStart) + len(r.headEnd) + 2*len(name) + 40)
-	b.Write(r.headStart)
+	b.Grow(2*len(name) + 40)
 	for _, p := range props.Properties {
 		_ = p.SerializeTo(&b, serialConfig())
 	}
-	b.Write(r.headEnd)
-	return b.Bytes()
+	return [3][]byte{r.headStart, b.Bytes(), r.headEnd}
 }
 
 // etag is the ETag of the document's bytes, found without reading them:

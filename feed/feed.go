@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	ics "github.com/arran4/golang-ical"
 
@@ -29,13 +30,6 @@ type State interface {
 }
 
 var _ State = (*store.Store)(nil)
-
-// Doc is one rendered calendar file.
-type Doc struct {
-	Body     []byte
-	ETag     string    // strong validator, quoted
-	Modified time.Time // for Last-Modified; never moves backwards
-}
 
 // Set is every feed of a schedule, rendered once per reload.
 type Set struct {
@@ -137,7 +131,7 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 	}
 	prints := map[string]string{}
 	for _, c := range all {
-		if c.body == nil { // not kept from prev
+		if c.stamped == nil { // not kept from prev
 			prints[c.key] = c.print
 		}
 	}
@@ -152,13 +146,13 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 		return nil, err
 	}
 	for _, c := range all {
-		if c.body == nil {
+		if c.stamped == nil {
 			c.stamp(versions[c.key])
 		}
 		set.comps[c.key] = c
 	}
 	for id, d := range newSessions {
-		out := Doc{Body: d.bytes(), ETag: d.etag(), Modified: versions[sessionDoc(id)].Modified}
+		out := d.doc(versions[sessionDoc(id)].Modified)
 		set.sessionDocs[id] = builtDoc{d, out}
 		set.Sessions[id] = out
 	}
@@ -167,7 +161,7 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 		if b, ok := r.prevDocs[name]; ok && b.out.ETag == out.ETag && b.out.Modified.Equal(out.Modified) {
 			out = b.out // the same bytes: not assembled again
 		} else {
-			out.Body = d.bytes()
+			out.parts, out.size = d.parts()
 		}
 		set.docs[name] = builtDoc{d, out}
 		if name == "/calendar.ics" {
@@ -213,7 +207,7 @@ func (set *Set) Event(o schedule.Occurrence) []byte {
 	r := &renderer{s: set.sched, segs: set.segs}
 	c := r.event(o, nil)
 	c.stamp(set.version(r, o))
-	return r.layout(o.Title, []*component{c}).bytes()
+	return r.layout(o.Title, []*component{c}).doc(time.Time{}).Bytes()
 }
 
 // Sequence returns the SEQUENCE the feed gives o.
@@ -274,8 +268,10 @@ type component struct {
 	print string
 	sum   [sha256.Size]byte // of print
 	title string
-	body  []byte        // the stamped VEVENT
-	v     store.Version // stamped into body
+	// The stamped VEVENT is print without its END line, then stamped:
+	// the properties from the state store and END.
+	stamped []byte
+	v       store.Version // stamped
 	in    *sessionInput // what a session's event was made from; nil for a series'
 	// origin is the Origin of the session in was read from
 	origin *schedule.Session
@@ -286,14 +282,14 @@ type component struct {
 	to     time.Time // latest instant it names
 }
 
-// stamp sets body: the VEVENT as serialized for its fingerprint, with the
-// properties that come from the state store added at its end. Each event
-// is serialized once, however many documents hold it.
+// stamp sets stamped: the properties that come from the state store,
+// which follow the VEVENT as serialized for its fingerprint (text), and
+// END. Each event is serialized once, however many documents hold it.
 //
-// It reports whether it wrote body: not when c, kept from the previous
-// render, has the version it was stamped with.
+// It reports whether it wrote stamped: not when c, kept from the
+// previous render, has the version it was stamped with.
 func (c *component) stamp(v store.Version) bool {
-	if c.body != nil && c.v == v {
+	if c.stamped != nil && c.v == v {
 		return false
 	}
 	c.v = v
@@ -302,16 +298,23 @@ func (c *component) stamp(v store.Version) bool {
 	stamp(&props, ics.ComponentPropertyCreated, v.Created)
 	stamp(&props, ics.ComponentPropertyLastModified, v.Modified)
 	props.AddProperty(ics.ComponentPropertySequence, fmt.Sprint(v.Sequence))
-	end := "END:" + string(ics.ComponentVEvent) + crlf
 	var b bytes.Buffer
-	b.Grow(len(c.print) + 120)
-	b.WriteString(strings.TrimSuffix(c.print, end))
+	b.Grow(120)
 	for _, p := range props.Properties {
 		_ = p.SerializeTo(&b, serialConfig())
 	}
-	b.WriteString(end)
-	c.body = b.Bytes()
+	b.WriteString(eventEnd)
+	c.stamped = b.Bytes()
 	return true
+}
+
+var eventEnd = "END:" + string(ics.ComponentVEvent) + crlf
+
+// text returns the VEVENT as serialized for its fingerprint, without its
+// END line: the bytes of print, which documents refer to rather than copy
+// (a writer must not modify what it is given, io.Writer says).
+func (c *component) text() []byte {
+	return unsafe.Slice(unsafe.StringData(c.print), len(c.print)-len(eventEnd))
 }
 
 type zoneKey struct {

@@ -96,10 +96,10 @@ rrule = %q
 			t.Fatalf("Render: %v", err)
 		}
 		for path, d := range set.Docs() {
-			lines := checkLines(t, d.Body)
-			cal, err := ics.ParseCalendar(bytes.NewReader(d.Body))
+			lines := checkLines(t, d.Bytes())
+			cal, err := ics.ParseCalendar(bytes.NewReader(d.Bytes()))
 			if err != nil {
-				t.Fatalf("%s: golang-ical cannot parse the feed: %v\n%s", path, err, d.Body)
+				t.Fatalf("%s: golang-ical cannot parse the feed: %v\n%s", path, err, d.Bytes())
 			}
 			if len(cal.Events()) == 0 {
 				t.Fatalf("%s: no VEVENT", path)

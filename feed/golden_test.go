@@ -44,12 +44,12 @@ func TestGolden(t *testing.T) {
 			for path, d := range docs {
 				file := filepath.Join(dir, filepath.FromSlash(path))
 				want = append(want, file)
-				checkLines(t, d.Body)
+				checkLines(t, d.Bytes())
 				if *update {
 					if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 						t.Fatal(err)
 					}
-					if err := os.WriteFile(file, d.Body, 0o644); err != nil {
+					if err := os.WriteFile(file, d.Bytes(), 0o644); err != nil {
 						t.Fatal(err)
 					}
 					continue
@@ -59,8 +59,8 @@ func TestGolden(t *testing.T) {
 					t.Errorf("%s: %v (run go test ./feed -run TestGolden -update)", path, err)
 					continue
 				}
-				if !bytes.Equal(d.Body, golden) {
-					t.Errorf("%s differs from %s:\n%s", path, file, firstDiff(string(golden), string(d.Body)))
+				if !bytes.Equal(d.Bytes(), golden) {
+					t.Errorf("%s differs from %s:\n%s", path, file, firstDiff(string(golden), string(d.Bytes())))
 				}
 			}
 			// No stale golden files.
@@ -177,8 +177,8 @@ func TestRenderByteIdentical(t *testing.T) {
 		_, b := renderTOML(t, st, text, fixedNow.Add(48*time.Hour))
 		for path, d := range a.Docs() {
 			e := b.Docs()[path]
-			if !bytes.Equal(d.Body, e.Body) || d.ETag != e.ETag || !d.Modified.Equal(e.Modified) {
-				t.Errorf("%s %s: re-render of the same schedule differs:\n%s", name, path, firstDiff(string(d.Body), string(e.Body)))
+			if !bytes.Equal(d.Bytes(), e.Bytes()) || d.ETag != e.ETag || !d.Modified.Equal(e.Modified) {
+				t.Errorf("%s %s: re-render of the same schedule differs:\n%s", name, path, firstDiff(string(d.Bytes()), string(e.Bytes())))
 			}
 		}
 	}
@@ -198,7 +198,7 @@ func TestRenderEdit(t *testing.T) {
 	}
 	_, b := renderTOML(t, st, edited, later)
 
-	before, after := events(parseComps(t, checkLines(t, a.All.Body))), events(parseComps(t, checkLines(t, b.All.Body)))
+	before, after := events(parseComps(t, checkLines(t, a.All.Bytes()))), events(parseComps(t, checkLines(t, b.All.Bytes())))
 	changed := map[string]bool{
 		"cancelled@edge.example.org|":                                   true,
 		"weekly@edge.example.org|TZID=America/New_York:20240421T200000": true,
@@ -228,7 +228,7 @@ func TestRenderEdit(t *testing.T) {
 	}
 	// The documents that hold no changed component are byte-identical.
 	for path, d := range a.Docs() {
-		same := bytes.Equal(d.Body, b.Docs()[path].Body)
+		same := bytes.Equal(d.Bytes(), b.Docs()[path].Bytes())
 		want := path != "/calendar.ics" && path != "/sessions/cancelled.ics" && path != "/series/weekly.ics"
 		if same != want {
 			t.Errorf("%s: unchanged = %v, want %v", path, same, want)
@@ -248,7 +248,7 @@ func TestRenderCancel(t *testing.T) {
 	cancelled := strings.Replace(text, `title = "An offset start: 漢字 and 🎉"`, "title = \"An offset start: 漢字 and 🎉\"\nstatus = \"cancelled\"", 1)
 	cancelled = strings.Replace(cancelled, "title = \"Retitled\"", "title = \"Retitled\"\nstatus = \"cancelled\"", 1)
 	_, set := renderTOML(t, st, cancelled, fixedNow.Add(time.Hour))
-	evs := events(parseComps(t, checkLines(t, set.All.Body)))
+	evs := events(parseComps(t, checkLines(t, set.All.Bytes())))
 	for _, key := range []string{"utc-offset@edge.example.org|", "weekly@edge.example.org|TZID=America/New_York:20240421T200000"} {
 		e := evs[key]
 		if e == nil {
@@ -267,7 +267,7 @@ func TestRenderCancel(t *testing.T) {
 func TestCalendarProperties(t *testing.T) {
 	_, set := renderTOML(t, tempStore(t), goldenInput(t, "edge"), fixedNow)
 	for path, d := range set.Docs() {
-		cal := parseComps(t, checkLines(t, d.Body))
+		cal := parseComps(t, checkLines(t, d.Bytes()))
 		want := map[string]string{
 			"VERSION":          "2.0",
 			"PRODID":           "-//convene//convene//EN",
@@ -296,7 +296,7 @@ func TestEvents(t *testing.T) {
 	for _, name := range []string{"sample", "edge"} {
 		_, set := renderTOML(t, tempStore(t), goldenInput(t, name), fixedNow)
 		for path, d := range set.Docs() {
-			cal := parseComps(t, checkLines(t, d.Body))
+			cal := parseComps(t, checkLines(t, d.Bytes()))
 			zones := map[string]int{}
 			seenEvent := false
 			for _, c := range cal.subs {
@@ -367,7 +367,7 @@ func TestEvents(t *testing.T) {
 // RRULE and EXDATE plus one RECURRENCE-ID VEVENT per change.
 func TestSeriesComponents(t *testing.T) {
 	s, set := renderTOML(t, tempStore(t), goldenInput(t, "edge"), fixedNow)
-	cal := parseComps(t, checkLines(t, set.Series["weekly"].Body))
+	cal := parseComps(t, checkLines(t, set.Series["weekly"].Bytes()))
 	var masters, overrides []*comp
 	for _, c := range cal.subs {
 		if c.name != "VEVENT" {

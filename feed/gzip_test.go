@@ -51,7 +51,7 @@ func TestGzip(t *testing.T) {
 			t.Errorf("%s: %d, Vary %q", name, w.Code, w.Header().Get("Vary"))
 		}
 	}
-	if id.Header().Get("Content-Encoding") != "" || !bytes.Equal(id.Body.Bytes(), set.All.Body) {
+	if id.Header().Get("Content-Encoding") != "" || !bytes.Equal(id.Body.Bytes(), set.All.Bytes()) {
 		t.Errorf("identity: Content-Encoding %q, body differs from the feed", id.Header().Get("Content-Encoding"))
 	}
 	if gz.Header().Get("Content-Encoding") != "gzip" {
@@ -62,11 +62,11 @@ func TestGzip(t *testing.T) {
 		t.Fatal(err)
 	}
 	plain, err := io.ReadAll(zr)
-	if err != nil || !bytes.Equal(plain, set.All.Body) {
+	if err != nil || !bytes.Equal(plain, set.All.Bytes()) {
 		t.Errorf("the gzip body does not decompress to the identity bytes (err %v)", err)
 	}
-	if gz.Body.Len() >= len(set.All.Body)/2 || gz.Header().Get("Content-Length") != strconv.Itoa(gz.Body.Len()) {
-		t.Errorf("gzip body %d bytes (Content-Length %s) for %d", gz.Body.Len(), gz.Header().Get("Content-Length"), len(set.All.Body))
+	if gz.Body.Len() >= len(set.All.Bytes())/2 || gz.Header().Get("Content-Length") != strconv.Itoa(gz.Body.Len()) {
+		t.Errorf("gzip body %d bytes (Content-Length %s) for %d", gz.Body.Len(), gz.Header().Get("Content-Length"), len(set.All.Bytes()))
 	}
 	idTag, gzTag := id.Header().Get("Etag"), gz.Header().Get("Etag")
 	if idTag == gzTag || !strings.HasPrefix(gzTag, `"`) || !strings.HasSuffix(gzTag, `"`) {
@@ -114,7 +114,7 @@ func TestGzipRealClients(t *testing.T) {
 	defer srv.Close()
 	url := srv.URL + "/calendar.ics"
 	dir := t.TempDir()
-	want := string(set.All.Body)
+	want := string(set.All.Bytes())
 	events := strings.Count(want, "BEGIN:VEVENT")
 
 	t.Run("curl", func(t *testing.T) {
@@ -177,7 +177,7 @@ for enc in ('gzip', 'identity'):
     print(enc, got, len(cal.walk('VEVENT')), body == want)
 `
 		wantFile := filepath.Join(dir, "want.ics")
-		if err := os.WriteFile(wantFile, set.All.Body, 0o644); err != nil {
+		if err := os.WriteFile(wantFile, set.All.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		out, err := exec.Command(python, "-c", script, url, wantFile).CombinedOutput()

@@ -70,24 +70,24 @@ func TestHandler(t *testing.T) {
 		status  int
 		body    []byte // nil: empty
 	}{
-		{"get", "GET", "/calendar.ics", nil, 200, set.All.Body},
+		{"get", "GET", "/calendar.ics", nil, 200, set.All.Bytes()},
 		{"head", "HEAD", "/calendar.ics", nil, 200, nil},
-		{"series", "GET", "/series/chapters.ics", nil, 200, set.Series["chapters"].Body},
-		{"session", "GET", "/sessions/introduction.ics", nil, 200, set.Sessions["introduction"].Body},
+		{"series", "GET", "/series/chapters.ics", nil, 200, set.Series["chapters"].Bytes()},
+		{"session", "GET", "/sessions/introduction.ics", nil, 200, set.Sessions["introduction"].Bytes()},
 		{"if-none-match", "GET", "/calendar.ics", map[string]string{"If-None-Match": etag}, 304, nil},
 		{"if-none-match head", "HEAD", "/calendar.ics", map[string]string{"If-None-Match": etag}, 304, nil},
 		{"if-none-match list", "GET", "/calendar.ics", map[string]string{"If-None-Match": `"other", ` + etag}, 304, nil},
 		{"if-none-match weak", "GET", "/calendar.ics", map[string]string{"If-None-Match": "W/" + etag}, 304, nil},
 		{"if-none-match star", "GET", "/calendar.ics", map[string]string{"If-None-Match": "*"}, 304, nil},
-		{"if-none-match other", "GET", "/calendar.ics", map[string]string{"If-None-Match": `"other"`}, 200, set.All.Body},
-		{"if-none-match other doc", "GET", "/series/chapters.ics", map[string]string{"If-None-Match": etag}, 200, set.Series["chapters"].Body},
-		{"if-none-match beats if-modified-since", "GET", "/calendar.ics", map[string]string{"If-None-Match": `"other"`, "If-Modified-Since": lastMod}, 200, set.All.Body},
+		{"if-none-match other", "GET", "/calendar.ics", map[string]string{"If-None-Match": `"other"`}, 200, set.All.Bytes()},
+		{"if-none-match other doc", "GET", "/series/chapters.ics", map[string]string{"If-None-Match": etag}, 200, set.Series["chapters"].Bytes()},
+		{"if-none-match beats if-modified-since", "GET", "/calendar.ics", map[string]string{"If-None-Match": `"other"`, "If-Modified-Since": lastMod}, 200, set.All.Bytes()},
 		{"if-modified-since same", "GET", "/calendar.ics", map[string]string{"If-Modified-Since": lastMod}, 304, nil},
-		{"if-modified-since before", "GET", "/calendar.ics", map[string]string{"If-Modified-Since": before}, 200, set.All.Body},
-		{"if-modified-since garbage", "GET", "/calendar.ics", map[string]string{"If-Modified-Since": "yesterday"}, 200, set.All.Body},
-		{"range", "GET", "/calendar.ics", map[string]string{"Range": "bytes=0-14"}, 206, set.All.Body[:15]},
+		{"if-modified-since before", "GET", "/calendar.ics", map[string]string{"If-Modified-Since": before}, 200, set.All.Bytes()},
+		{"if-modified-since garbage", "GET", "/calendar.ics", map[string]string{"If-Modified-Since": "yesterday"}, 200, set.All.Bytes()},
+		{"range", "GET", "/calendar.ics", map[string]string{"Range": "bytes=0-14"}, 206, set.All.Bytes()[:15]},
 		{"if-match fails", "GET", "/calendar.ics", map[string]string{"If-Match": `"other"`}, 412, nil},
-		{"if-match holds", "GET", "/calendar.ics", map[string]string{"If-Match": etag}, 200, set.All.Body},
+		{"if-match holds", "GET", "/calendar.ics", map[string]string{"If-Match": etag}, 200, set.All.Bytes()},
 		{"unknown", "GET", "/sessions/nothing.ics", nil, 404, []byte("404 page not found\n")},
 		{"post", "POST", "/calendar.ics", nil, 405, []byte("method not allowed\n")},
 	}
@@ -130,7 +130,7 @@ func TestHandler(t *testing.T) {
 				}
 				want := len(tt.body)
 				if tt.method == "HEAD" {
-					want = len(set.All.Body)
+					want = len(set.All.Bytes())
 				}
 				if got := res.Header.Get("Content-Length"); got != strconv.Itoa(want) {
 					t.Errorf("Content-Length = %q, want %d", got, want)

@@ -196,7 +196,7 @@ func TestRenderText(t *testing.T) {
 	_, set := renderTOML(t, tempStore(t), hardText, fixedNow)
 	for name, d := range set.Docs() {
 		t.Run(name, func(t *testing.T) {
-			lines := checkLines(t, d.Body)
+			lines := checkLines(t, d.Bytes())
 			if got := values(lines, "SUMMARY"); len(got) != 1 || got[0] != `Semi\; comma\, back\\slash "quote" 🎉 漢字` {
 				t.Errorf("SUMMARY = %q", got)
 			}
@@ -242,7 +242,7 @@ func TestFolding(t *testing.T) {
 			title := strings.TrimSpace(strings.Repeat(unit, n/len(unit)+1))
 			text := "[calendar]\nname = \"G\"\ntimezone = \"UTC\"\n[[sessions]]\nid = \"s\"\nstart = 2024-01-01T10:00:00\ntitle = '''" + title + "'''\n"
 			_, set := renderTOML(t, st, text, fixedNow)
-			lines := checkLines(t, set.All.Body)
+			lines := checkLines(t, set.All.Bytes())
 			if got := values(lines, "SUMMARY"); len(got) != 1 || unescape(got[0]) != title {
 				t.Errorf("unit %q × %d: SUMMARY unfolds to %q, want %q", unit, n, got, title)
 			}

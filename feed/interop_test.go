@@ -261,7 +261,7 @@ func loadCorpus(t *testing.T) []corpusCase {
 			t.Fatalf("Render(%s): %v", file, err)
 		}
 		c := corpusCase{name: file, ics: filepath.Join(dir, fmt.Sprintf("%d-%s.ics", i, strings.TrimSuffix(filepath.Base(file), ".toml"))), text: map[string]string{}, uid: map[string]string{}}
-		if err := os.WriteFile(c.ics, set.All.Body, 0o644); err != nil {
+		if err := os.WriteFile(c.ics, set.All.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		c.from, c.to = interopWindow(s)

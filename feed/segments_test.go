@@ -145,7 +145,7 @@ type instance struct {
 // returns the UIDs of the series' VEVENTs that recur, sorted.
 func checkGapLayout(t *testing.T, name string, s *schedule.Schedule, set *Set) []string {
 	t.Helper()
-	cal := parseComps(t, checkLines(t, set.All.Body))
+	cal := parseComps(t, checkLines(t, set.All.Bytes()))
 	var masters []string
 	var got []instance
 	overrides := map[string]*comp{}

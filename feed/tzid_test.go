@@ -47,14 +47,14 @@ func TestCanonicalTZID(t *testing.T) {
 		}
 	}
 	for path, d := range set.Docs() {
-		body := string(d.Body)
+		body := string(d.Bytes())
 		for link, canonical := range backwardZones {
 			if strings.Contains(body, "TZID="+link+":") || strings.Contains(body, "TZID:"+link+"\r\n") ||
 				strings.Contains(body, "X-WR-TIMEZONE:"+link+"\r\n") {
 				t.Errorf("%s names %s; want %s", path, link, canonical)
 			}
 		}
-		cal := parseComps(t, checkLines(t, d.Body))
+		cal := parseComps(t, checkLines(t, d.Bytes()))
 		if got := cal.get("X-WR-TIMEZONE"); got != "Europe/Kyiv" {
 			t.Errorf("%s: X-WR-TIMEZONE %s, want Europe/Kyiv", path, got)
 		}
@@ -64,7 +64,7 @@ func TestCanonicalTZID(t *testing.T) {
 				tzs[c.get("TZID")]++
 			}
 		}
-		for _, l := range checkLines(t, d.Body) {
+		for _, l := range checkLines(t, d.Bytes()) {
 			if _, rest, ok := strings.Cut(l, ";TZID="); ok {
 				name, _, _ := strings.Cut(rest, ":")
 				if tzs[name] != 1 {

@@ -139,7 +139,7 @@ func updateMatchesRender(t *testing.T, seed uint64) {
 		}
 		for path, w := range wd {
 			g := gd[path]
-			if string(g.Body) != string(w.Body) || g.ETag != w.ETag || !g.Modified.Equal(w.Modified) {
+			if string(g.Bytes()) != string(w.Bytes()) || g.ETag != w.ETag || !g.Modified.Equal(w.Modified) {
 				t.Fatalf("round %d: %s differs from a render from scratch", round, path)
 			}
 		}

@@ -267,7 +267,7 @@ func TestFeedURLsResolve(t *testing.T) {
 	h := serveSchedule(t, toml, testNow)
 	_, set := feeds(t, sched, testNow)
 	n := 0
-	for _, line := range strings.Split(string(set.All.Body), "\r\n") {
+	for _, line := range strings.Split(string(set.All.Bytes()), "\r\n") {
 		if u, ok := strings.CutPrefix(line, "URL:"); ok {
 			n++
 			get(t, h, strings.TrimPrefix(u, base))
