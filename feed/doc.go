@@ -16,9 +16,9 @@ import (
 // VTIMEZONEs, and each event's text, which the full feed and the event's
 // own feed both hold. A Doc is never modified once built.
 type Doc struct {
-	parts    [][]byte // its bytes, in order; read only
-	size     int      // of the parts together
-	ETag     string   // strong validator, quoted
+	parts    [][]byte  // its bytes, in order; read only
+	size     int       // of the parts together
+	ETag     string    // strong validator, quoted
 	Modified time.Time // for Last-Modified; never moves backwards
 }
 
