@@ -15,8 +15,12 @@ import (
 )
 
 // sendBatch sends rows, due now, in order, with up to Options.Connections
-// transactions at once: each row is claimed (marked "sending") and
-// recorded on this goroutine, while its transaction runs on its own.
+// transactions at once. Each row is claimed (marked "sending") and
+// recorded on this goroutine, while its transaction runs on its own. The
+// next row is claimed while the transactions run, so that a connection
+// that is done only waits for its message to be recorded before it
+// starts the next: a row claimed but not yet started is not sent twice
+// after a crash.
 func (w *Worker) sendBatch(ctx context.Context, rows []store.OutboxRow) error {
 	ahead, stop := w.renderAhead(rows)
 	defer stop()
@@ -34,11 +38,16 @@ func (w *Worker) sendBatch(ctx context.Context, rows []store.OutboxRow) error {
 			failed = err
 		}
 	}
+	stopped := func() bool { return failed != nil || ctx.Err() != nil || w.o.Now().Before(w.pausedUntil) }
 	for _, r := range rows {
-		for inflight >= w.o.Connections {
-			finish()
+		if r.Kind != KindReminder {
+			// A reminder in flight may tell this notice's news (see
+			// claim): the notice waits for it.
+			for inflight > 0 {
+				finish()
+			}
 		}
-		if failed != nil || ctx.Err() != nil || w.o.Now().Before(w.pausedUntil) {
+		if stopped() {
 			break
 		}
 		m, err := w.claim(ctx, r, ahead())
@@ -49,6 +58,14 @@ func (w *Worker) sendBatch(ctx context.Context, rows []store.OutboxRow) error {
 		if m == nil {
 			continue
 		}
+		if inflight == w.o.Connections {
+			finish()
+			if stopped() {
+				// The transaction that ended stops the batch.
+				w.unclaim(ctx, r)
+				break
+			}
+		}
 		inflight++
 		go func() { results <- result{r, w.o.Transport.Send(ctx, m)} }()
 	}
@@ -56,6 +73,14 @@ func (w *Worker) sendBatch(ctx context.Context, rows []store.OutboxRow) error {
 		finish()
 	}
 	return failed
+}
+
+// unclaim returns claimed row r, whose transaction did not start, to
+// pending as it was.
+func (w *Worker) unclaim(ctx context.Context, r store.OutboxRow) {
+	if err := w.o.Store.MarkUntried(context.WithoutCancel(ctx), r.ID, r.NextTry, r.LastError); err != nil {
+		w.o.Log.Error("outbox: cannot return a claimed row to pending", append(rowAttrs(r), "err", err)...)
+	}
 }
 
 // aheadDepth is how many messages may be built ahead of the one being
