@@ -49,7 +49,11 @@ type Composer struct {
 	fromErr error
 	mu      sync.Mutex
 	ics     map[string][]byte // by occurrence key and start
+	bodies  map[string]bodies // by view, with unsubscribeStandIn for its link
 }
+
+// bodies are a message's text and HTML, as its templates render them.
+type bodies struct{ text, html string }
 
 // field is a labelled value in a template: a button's text and link, a
 // row of the details table.
@@ -284,7 +288,7 @@ func (c *Composer) msg(to, id string, v view, now time.Time) (*gomail.Msg, error
 	if err != nil {
 		return nil, err
 	}
-	text, html, err := render(v)
+	text, html, err := c.render(v)
 	if err != nil {
 		return nil, err
 	}
@@ -306,6 +310,55 @@ func (c *Composer) msg(to, id string, v view, now time.Time) (*gomail.Msg, error
 	m.SetBodyString(gomail.TypeTextPlain, text)
 	m.AddAlternativeString(gomail.TypeTextHTML, html)
 	return m, nil
+}
+
+// unsubscribeStandIn stands for a message's unsubscribe link in the
+// bodies a Composer keeps; plainURL matches the links it can stand for,
+// which both templates write as they are.
+const unsubscribeStandIn = "https://convene.invalid/unsubscribe/stand-in"
+
+var plainURL = regexp.MustCompile(`^https?://[A-Za-z0-9._~:/@-]+$`)
+
+// keptBodies is how many rendered views a Composer keeps at most: the
+// reminders due at one time, each zone's.
+const keptBodies = 256
+
+// render returns the bodies of v. The reminders of one meeting differ
+// between recipients only by zone and unsubscribe link: each view is
+// rendered once, with a stand-in for the link, which each message's link
+// then replaces.
+func (c *Composer) render(v view) (text, html string, err error) {
+	link := v.Unsubscribe
+	if link != "" && !plainURL.MatchString(link) {
+		return render(v)
+	}
+	if link != "" {
+		v.Unsubscribe = unsubscribeStandIn
+	}
+	key := fmt.Sprintf("%#v", v)
+	c.mu.Lock()
+	b, ok := c.bodies[key]
+	c.mu.Unlock()
+	if !ok {
+		if b.text, b.html, err = render(v); err != nil {
+			return "", "", err
+		}
+		if link != "" && (strings.Count(b.text, unsubscribeStandIn) != 1 || strings.Count(b.html, unsubscribeStandIn) != 1) {
+			// The stand-in is also in the meeting's own text.
+			v.Unsubscribe = link
+			return render(v)
+		}
+		c.mu.Lock()
+		if len(c.bodies) >= keptBodies || c.bodies == nil {
+			c.bodies = map[string]bodies{}
+		}
+		c.bodies[key] = b
+		c.mu.Unlock()
+	}
+	if link == "" {
+		return b.text, b.html, nil
+	}
+	return strings.Replace(b.text, unsubscribeStandIn, link, 1), strings.Replace(b.html, unsubscribeStandIn, link, 1), nil
 }
 
 // render executes the text and HTML templates of v.Kind.
