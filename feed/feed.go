@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"maps"
 	"reflect"
 	"strings"
 	"sync"
@@ -87,8 +88,15 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 		}
 	}
 	all := make([]*component, 0, len(s.Sessions)+len(s.Series))
+	var laidOut []int // the sessions whose document is laid out anew
 	for i := range s.Sessions {
-		all = append(all, r.session(&s.Sessions[i]))
+		c, kept := r.session(&s.Sessions[i])
+		all = append(all, c)
+		// A kept event was the one of the document prev has for its
+		// session: the document is kept too, when its head is.
+		if !kept || r.prevSessionDocs == nil {
+			laidOut = append(laidOut, i)
+		}
 	}
 	series := map[string][]*component{}
 	for i := range s.Series {
@@ -112,21 +120,17 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 	// events' versions change only with their content, so one Stamp
 	// records both. Only what is new is stamped: a kept event or
 	// document keeps the version it was stamped with.
-	set := &Set{Series: map[string]Doc{}, sched: s, segs: r.segs,
-		comps: make(map[string]*component, len(all)), docs: map[string]builtDoc{},
-		sessionDocs: make(map[string]builtDoc, len(s.Sessions)), Sessions: make(map[string]Doc, len(s.Sessions))}
+	set := &Set{Series: map[string]Doc{}, sched: s, segs: r.segs, docs: map[string]builtDoc{},
+		comps:       cloneOrMake(r.prev, func(p *Set) map[string]*component { return p.comps }),
+		sessionDocs: cloneOrMake(r.prev, func(p *Set) map[string]builtDoc { return p.sessionDocs }),
+		Sessions:    cloneOrMake(r.prev, func(p *Set) map[string]Doc { return p.Sessions })}
 	docs := map[string]*doc{"/calendar.ics": r.layout(s.Calendar.Name, all)}
 	for id, cs := range series {
 		docs["/series/"+id+".ics"] = r.layout(s.Calendar.Name+": "+cs[0].title, cs)
 	}
 	newSessions := map[string]*doc{}
-	for i := range s.Sessions {
+	for _, i := range laidOut {
 		ss := &s.Sessions[i]
-		if b, ok := r.prevSessionDocs[ss.ID]; ok && b.d.cs[0] == all[i] {
-			set.sessionDocs[ss.ID] = b // the same head and the same event
-			set.Sessions[ss.ID] = b.out
-			continue
-		}
 		newSessions[ss.ID] = r.layout(s.Calendar.Name+": "+ss.Title, all[i:i+1])
 	}
 	prints := map[string]string{}
@@ -148,13 +152,31 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 	for _, c := range all {
 		if c.stamped == nil {
 			c.stamp(versions[c.key])
+			set.comps[c.key] = c
 		}
-		set.comps[c.key] = c
 	}
 	for id, d := range newSessions {
 		out := d.doc(versions[sessionDoc(id)].Modified)
 		set.sessionDocs[id] = builtDoc{d, out}
 		set.Sessions[id] = out
+	}
+	// The maps started as prev's: what changed replaced its entries, and
+	// any left over from prev (a session removed or renamed, an override
+	// gone) makes them larger than they should be. Then, and only then,
+	// they are made again from what is there.
+	if len(set.comps) != len(all) {
+		set.comps = make(map[string]*component, len(all))
+		for _, c := range all {
+			set.comps[c.key] = c
+		}
+	}
+	if len(set.Sessions) != len(s.Sessions) {
+		docs, out := make(map[string]builtDoc, len(s.Sessions)), make(map[string]Doc, len(s.Sessions))
+		for i := range s.Sessions {
+			id := s.Sessions[i].ID
+			docs[id], out[id] = set.sessionDocs[id], set.Sessions[id]
+		}
+		set.sessionDocs, set.Sessions = docs, out
 	}
 	for name, d := range docs {
 		out := Doc{ETag: d.etag(), Modified: versions["doc:"+name].Modified}
@@ -171,6 +193,15 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 		}
 	}
 	return set, nil
+}
+
+// cloneOrMake returns a copy of the map of prev that field gives, or an
+// empty map when there is no prev.
+func cloneOrMake[V any](prev *Set, field func(*Set) map[string]V) map[string]V {
+	if prev == nil {
+		return map[string]V{}
+	}
+	return maps.Clone(field(prev))
 }
 
 // sessionDoc is the key under which the document of session id is
@@ -236,23 +267,22 @@ type sessionInput struct {
 }
 
 // session returns the event of a one-off session, taken from the
-// previous render when its inputs are the same.
-func (r *renderer) session(ss *schedule.Session) *component {
+// previous render when its inputs are the same (kept).
+func (r *renderer) session(ss *schedule.Session) (c *component, kept bool) {
 	url, org := r.s.Calendar.URL, r.s.Calendar.Organizer
-	var c *component
 	if r.prev != nil {
 		c = r.prev.comps[ss.ID+r.uidSuffix] // its key, as r.key gives it
 	}
 	if c != nil && c.in != nil && c.in.url == url && c.in.organizer == org && c.origin != nil && c.origin == ss.Origin() {
-		return c // read from the same text with the same defaults
+		return c, true // read from the same text with the same defaults
 	}
 	in := &sessionInput{o: r.s.Single(ss), url: url, organizer: org}
 	if c != nil && reflect.DeepEqual(c.in, in) {
-		return c
+		return c, true
 	}
 	c = r.event(in.o, nil)
 	c.in, c.origin = in, ss.Origin()
-	return c
+	return c, false
 }
 
 // sameHead reports whether the calendars of a and b write the same

@@ -105,21 +105,23 @@ func (v *valueScanner) scan(s string) {
 			}
 			continue
 		}
-		switch c := s[i]; {
-		case strings.HasPrefix(s[i:], `"""`), strings.HasPrefix(s[i:], `'''`):
-			v.multi = s[i : i+3]
-			i += 2
-		case c == '"' || c == '\'':
+		switch c := s[i]; c {
+		case '"', '\'':
+			if strings.HasPrefix(s[i:], `"""`) || strings.HasPrefix(s[i:], `'''`) {
+				v.multi = s[i : i+3]
+				i += 2
+				continue
+			}
 			for i++; i < len(s) && s[i] != c; i++ {
 				if c == '"' && s[i] == '\\' {
 					i++
 				}
 			}
-		case c == '#':
+		case '#':
 			return
-		case c == '[' || c == '{':
+		case '[', '{':
 			v.depth++
-		case c == ']' || c == '}':
+		case ']', '}':
 			v.depth--
 		}
 	}

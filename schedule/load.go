@@ -11,6 +11,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -246,8 +247,12 @@ func (d *decoder) schedule(raw map[string]any) *Schedule {
 		}
 		ids[id] = path
 	}
-	for i, v := range top.tables("sessions") {
-		path := fmt.Sprintf("sessions[%d]", i)
+	sessions := top.tables("sessions")
+	if len(sessions) > 0 {
+		s.Sessions = make([]Session, 0, len(sessions))
+	}
+	for i, v := range sessions {
+		path := "sessions[" + strconv.Itoa(i) + "]"
 		var ss Session
 		if pt, ok := v.(*parsedTable); ok { // Reparse
 			ss = d.cachedSession(path, pt, &s.Calendar)
