@@ -3,6 +3,7 @@ package feed
 import (
 	"bytes"
 	"compress/gzip"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -64,7 +65,9 @@ var (
 )
 
 // Swap makes set the one served. Documents whose bytes did not change
-// keep their entries, with their compressed form.
+// keep their entries, with their compressed form: the map of entries
+// starts as a copy of the served one and only what changed is replaced,
+// so that an edit of one session builds one entry, not ten thousand.
 func (h *Handler) Swap(set *Set) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -72,11 +75,30 @@ func (h *Handler) Swap(set *Set) {
 	if p := h.docs.Load(); p != nil {
 		old = *p
 	}
-	docs := make(map[string]*entry, len(set.Series)+len(set.Sessions)+1)
-	for path, d := range set.Docs() {
+	docs := maps.Clone(old)
+	if docs == nil {
+		docs = map[string]*entry{}
+	}
+	if !putDocs(docs, docs, set) { // some were removed: without them
+		docs = map[string]*entry{}
+		putDocs(docs, old, set)
+	}
+	h.docs.Store(&docs)
+	if e := docs["/calendar.ics"]; e != nil {
+		go e.gzipped() // most clients fetch the full feed, with gzip
+	}
+}
+
+// putDocs puts an entry for every document of set into docs, keeping
+// the one in old of each document that did not change. It reports
+// whether docs then holds the documents of set and no others.
+func putDocs(docs, old map[string]*entry, set *Set) bool {
+	n := 0
+	put := func(path string, d Doc) {
+		n++
 		if e := old[path]; e != nil && e.identity.etag() == d.ETag && e.modified.Equal(d.Modified) {
 			docs[path] = e
-			continue
+			return
 		}
 		e := &entry{identity: encoding{doc: d, etags: []string{d.ETag}, length: []string{strconv.Itoa(d.Len())}}, modified: d.Modified}
 		if !d.Modified.IsZero() && d.Modified.Unix() != 0 {
@@ -84,10 +106,14 @@ func (h *Handler) Swap(set *Set) {
 		}
 		docs[path] = e
 	}
-	h.docs.Store(&docs)
-	if e := docs["/calendar.ics"]; e != nil {
-		go e.gzipped() // most clients fetch the full feed, with gzip
+	put("/calendar.ics", set.All)
+	for id, d := range set.Series {
+		put("/series/"+id+".ics", d)
 	}
+	for id, d := range set.Sessions {
+		put("/sessions/"+id+".ics", d)
+	}
+	return len(docs) == n
 }
 
 // gzipped returns the gzip form of e, compressing it on first use.

@@ -209,3 +209,40 @@ func short(b []byte) string {
 	}
 	return string(b)
 }
+
+// TestSwapKeepsAndDrops: after a swap, a document that did not change
+// keeps its entry (with its compressed form), a changed one is served
+// anew, and a removed one answers 404.
+func TestSwapKeepsAndDrops(t *testing.T) {
+	var h Handler
+	first := httpTestSet(t)
+	h.Swap(first)
+	kept := (*h.docs.Load())["/series/chapters.ics"]
+	text := strings.Replace(httpTestSchedule, `id = "introduction"`, `id = "welcome"`, 1)
+	s, err := schedule.Parse("events.toml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := renderTestSet(t, s)
+	h.Swap(second)
+	docs := *h.docs.Load()
+	if docs["/series/chapters.ics"] != kept {
+		t.Error("an unchanged document got a new entry")
+	}
+	if len(docs) != len(second.Docs()) {
+		t.Errorf("%d entries, want %d", len(docs), len(second.Docs()))
+	}
+	for path, want := range map[string]int{"/sessions/introduction.ics": 404, "/sessions/welcome.ics": 200, "/calendar.ics": 200} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		if w.Code != want {
+			t.Errorf("%s: %d after the swap, want %d", path, w.Code, want)
+		}
+	}
+	if w := httptest.NewRecorder(); true {
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/calendar.ics", nil))
+		if w.Header().Get("Etag") != second.All.ETag {
+			t.Errorf("the full feed has ETag %s after the swap, want %s", w.Header().Get("Etag"), second.All.ETag)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"io"
 	"net/http"
+	"sync"
 
 	"github.com/convene/convene/feed"
 )
@@ -21,15 +22,25 @@ import (
 // deflateParts compresses each part as a run of non-final deflate blocks.
 func deflateParts(parts [][]byte) [][]byte {
 	out := make([][]byte, len(parts))
+	fw := flateWriters.Get().(*flate.Writer)
+	defer flateWriters.Put(fw)
 	for i, p := range parts {
 		var b bytes.Buffer
-		fw, _ := flate.NewWriter(&b, flate.DefaultCompression)
+		fw.Reset(&b)
 		fw.Write(p)
 		fw.Flush() // a sync flush: byte-aligned, no final block
 		out[i] = b.Bytes()
 	}
 	return out
 }
+
+// flateWriters reuse compressors, each of which holds several hundred
+// kilobytes of tables: a page rendered after each edit need not
+// allocate them again.
+var flateWriters = sync.Pool{New: func() any {
+	fw, _ := flate.NewWriter(nil, flate.DefaultCompression)
+	return fw
+}}
 
 // gzipHeader is a gzip member header: deflate, no name, no time, unknown OS.
 var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
