@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -134,5 +135,27 @@ func TestPostgresDumpRestore(t *testing.T) {
 	b.ready(t)
 	if got, gotTag := feedOf(t, b.base, "/calendar.ics"); !bytes.Equal(got, feed) || gotTag != etag {
 		t.Errorf("after pg_dump and pg_restore the feed differs (ETag %s, was %s)", gotTag, etag)
+	}
+}
+
+// TestMigrateStateArguments: what migrate-state refuses before it
+// touches a database, each with the fix.
+func TestMigrateStateArguments(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.db")
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--from", missing}, 2, "--to is required"},
+		{[]string{"--from", missing, "--to", filepath.Join(dir, "other.db")}, 1, "give the PostgreSQL state as a postgres:// URL"},
+		{[]string{"--from", "postgres://convene:secret@db/convene", "--to", "postgres://convene:secret@db2/convene"}, 1, "give the SQLite state file to copy"},
+		{[]string{"--from", missing, "--to", "postgres://convene@127.0.0.1:1/convene"}, 1, "the state " + missing + " does not exist: give --from the file serve uses"},
+	} {
+		_, _, err := runCmd(t, append([]string{"migrate-state"}, tt.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || exitCode(err, io.Discard) != tt.code || strings.Contains(err.Error(), "secret") {
+			t.Errorf("migrate-state %v = %v (exit status %d), want %q and exit status %d, no password", tt.args, err, exitCode(err, io.Discard), tt.want, tt.code)
+		}
 	}
 }
