@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -87,14 +89,14 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 			odd[o.ID] = append(odd[o.ID], o)
 		}
 	}
-	all := make([]*component, 0, len(s.Sessions)+len(s.Series))
+	all := make([]*component, len(s.Sessions), len(s.Sessions)+len(s.Series))
+	kept := make([]bool, len(s.Sessions))
+	parallel(len(s.Sessions), func(i int) { all[i], kept[i] = r.session(&s.Sessions[i]) })
 	var laidOut []int // the sessions whose document is laid out anew
 	for i := range s.Sessions {
-		c, kept := r.session(&s.Sessions[i])
-		all = append(all, c)
 		// A kept event was the one of the document prev has for its
 		// session: the document is kept too, when its head is.
-		if !kept || r.prevSessionDocs == nil {
+		if !kept[i] || r.prevSessionDocs == nil {
 			laidOut = append(laidOut, i)
 		}
 	}
@@ -202,6 +204,21 @@ func cloneOrMake[V any](prev *Set, field func(*Set) map[string]V) map[string]V {
 		return map[string]V{}
 	}
 	return maps.Clone(field(prev))
+}
+
+// parallel calls f(i) for each i below n, on every core. Serializing
+// the sessions' events is most of a first render.
+func parallel(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n/64+1) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // sessionDoc is the key under which the document of session id is

@@ -58,13 +58,15 @@ const (
 	MaxLine     = 1 << 10  // bytes of a one-line field (title, location, ...)
 )
 
-// Load reads and validates the events.toml at path.
+// Load reads and validates the events.toml at path. It decodes the
+// [[sessions]] and [[series]] tables one by one, on every core (Reparse
+// with no previous schedule), and gives what Parse gives.
 func Load(path string) (*Schedule, error) {
 	data, err := ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return Parse(path, data)
+	return Reparse(nil, path, data)
 }
 
 // ReadFile reads the events.toml at path, but no more than MaxFileSize

@@ -1,7 +1,10 @@
 package schedule
 
 import (
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/BurntSushi/toml"
 )
@@ -30,21 +33,14 @@ func Reparse(prev *Schedule, name string, data []byte) (*Schedule, error) {
 	if prev != nil {
 		old = prev.tables
 	}
+	decoded, ok := decodeTables(chunks, old)
+	if !ok {
+		return Parse(name, data) // for the exact message and line
+	}
 	tables := make(map[string]*parsedTable, len(chunks))
 	var sessions, series []any
-	for _, c := range chunks {
-		pt := old[c.text]
-		if pt == nil {
-			var one map[string]any
-			if _, err := toml.Decode(c.text, &one); err != nil {
-				return Parse(name, data) // for the exact message and line
-			}
-			v, ok := only(one, c.kind)
-			if !ok {
-				return Parse(name, data)
-			}
-			pt = &parsedTable{text: c.text, raw: v}
-		}
+	for i, c := range chunks {
+		pt := decoded[i]
 		tables[c.text] = pt
 		if c.kind == "sessions" {
 			sessions = append(sessions, pt)
@@ -66,6 +62,47 @@ func Reparse(prev *Schedule, name string, data []byte) (*Schedule, error) {
 	d.finish(s)
 	s.tables = tables
 	return s, nil
+}
+
+// decodeTables returns the table of each chunk: old's when it has the
+// same text, else decoded, on every core (decoding is most of the time
+// of a first load). ok is false when a chunk does not decode as one
+// table of its kind.
+func decodeTables(chunks []tableText, old map[string]*parsedTable) (tables []*parsedTable, ok bool) {
+	tables = make([]*parsedTable, len(chunks))
+	var todo []int
+	for i, c := range chunks {
+		if tables[i] = old[c.text]; tables[i] == nil {
+			todo = append(todo, i)
+		}
+	}
+	var next atomic.Int64
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(todo)/64+1) {
+		wg.Go(func() {
+			for !failed.Load() {
+				n := int(next.Add(1)) - 1
+				if n >= len(todo) {
+					return
+				}
+				c := chunks[todo[n]]
+				var one map[string]any
+				if _, err := toml.Decode(c.text, &one); err != nil {
+					failed.Store(true)
+					return
+				}
+				v, ok := only(one, c.kind)
+				if !ok {
+					failed.Store(true)
+					return
+				}
+				tables[todo[n]] = &parsedTable{text: c.text, raw: v}
+			}
+		})
+	}
+	wg.Wait()
+	return tables, !failed.Load()
 }
 
 // parsedTable is one [[sessions]] or [[series]] table of a file: as
