@@ -245,7 +245,7 @@ func waitUntilFor(t testing.TB, timeout time.Duration, what string, cond func() 
 	}
 }
 
-// sent counts the outbox rows of state sent, by the replica that sent
+// sentBy counts the outbox rows of state sent, by the replica that sent
 // them (claimed_by).
 func sentBy(t testing.TB, state string) map[string]int {
 	t.Helper()
@@ -302,6 +302,11 @@ func TestReplicasKilled(t *testing.T) {
 	dups, _ := f.sendBatch(t, api, n, n/3, func() { f.replicas[0].kill() })
 	if dups > 1 {
 		t.Errorf("%d reminders arrived twice after one kill, want at most 1", dups)
+	}
+	if by := sentBy(t, state); len(by) != 2 {
+		t.Errorf("sent by %v, want both replicas: the killed one before it died, the other the rest", by)
+	} else {
+		t.Logf("killed a third of the way through: %d duplicates, sent by %v", dups, by)
 	}
 }
 
