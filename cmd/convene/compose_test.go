@@ -9,6 +9,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -142,6 +143,13 @@ func TestComposeFile(t *testing.T) {
 	r.stop()
 	if out, err := health(); err == nil || !strings.Contains(out, "not ready") {
 		t.Errorf("health check against a stopped serve = %v\n%s, want a failure", err, out)
+	}
+	os.WriteFile(filepath.Join(dir, "broken.toml"), []byte("[calendar]\nname = 1\n"), 0o644)
+	broken := startReplica(t, "broken", dir, "--config", filepath.Join(dir, "broken.toml"), "--state", filepath.Join(dir, "b.db"),
+		"--outbox", filepath.Join(dir, "outbox"))
+	_, _, err = runCmd(t, "ready", "--addr", strings.TrimPrefix(broken.base, "http://"))
+	if err == nil || !strings.Contains(err.Error(), "503 Service Unavailable: not ready\nschedule: ") || exitCode(err, io.Discard) != 1 {
+		t.Errorf("convene ready against a serve without a schedule = %v, want exit status 1 with its answer", err)
 	}
 }
 
