@@ -91,6 +91,13 @@ var postgresTypes = strings.NewReplacer(
 // once. Each applied version is a row of schema_migrations.
 func (s *Store) migratePostgres() error {
 	ctx := context.Background()
+	// A replica that starts on a database already up to date does not
+	// wait for the lock.
+	var version int
+	if s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&version) == nil &&
+		version >= len(migrations) {
+		return checkVersion(version)
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.serialize(ctx, tx, lockMigrate); err != nil {
 			return err

@@ -344,3 +344,152 @@ func TestSecretShared(t *testing.T) {
 		}
 	})
 }
+
+// TestOutboxFleetGenerated drives replicas sharing one outbox (three on
+// PostgreSQL, the one serve process on SQLite) through random runs of
+// what a fleet does, one step at a time on a shared clock: reserve a
+// batch, claim a reserved row and start its transaction, end a
+// transaction (sent, or a retry), die (what it held is abandoned, the
+// message in flight perhaps delivered) and start again, and time passing
+// (a transaction ends within the lease, as one SMTP transaction does).
+// Whatever the order, every reminder is sent, and a row is claimed again
+// only after a retry or after its sender died with it in flight: at
+// most one duplicate per death, never one between replicas alive.
+func TestOutboxFleetGenerated(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, newState func() string) {
+		ctx := context.Background()
+		const lease = time.Minute
+		type flight struct {
+			id int64
+			at time.Time // claimed
+		}
+		type replica struct {
+			s        *Store
+			reserved []OutboxRow
+			inflight []flight
+		}
+		for run := range 2 {
+			state := newState()
+			rng := rand.New(rand.NewPCG(uint64(run), 14))
+			now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+			start := func() *replica {
+				s, err := OpenExclusive(state)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return &replica{s: s}
+			}
+			// SQLite has one serve process, which a death restarts.
+			fleet := []*replica{start()}
+			if fleet[0].s.backend == postgresBackend {
+				fleet = append(fleet, start(), start())
+			}
+			const rows = 120
+			dueRows(t, fleet[0].s, now, rows)
+			claims, allowed := map[int64]int{}, map[int64]int{}
+			claim := func(r *replica, row OutboxRow) {
+				ok, err := r.s.Claim(ctx, row.ID, row.Starts, now, lease)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ok {
+					claims[row.ID]++
+					r.inflight = append(r.inflight, flight{row.ID, now})
+				}
+			}
+			end := func(r *replica, f flight, retry bool) {
+				var err error
+				if retry {
+					allowed[f.id]++ // a temporary failure: tried again
+					err = r.s.MarkRetry(ctx, f.id, now, "451 try later")
+				} else {
+					err = r.s.MarkSent(ctx, f.id, now)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 700 {
+				r := fleet[rng.IntN(len(fleet))]
+				switch op := rng.IntN(20); {
+				case op < 4: // reserve a batch
+					got, err := r.s.ReserveOutbox(ctx, now, lease, 1+rng.IntN(8))
+					if err != nil {
+						t.Fatal(err)
+					}
+					r.reserved = append(r.reserved, got...)
+				case op < 10: // claim the next reserved row
+					if len(r.reserved) > 0 {
+						claim(r, r.reserved[0])
+						r.reserved = r.reserved[1:]
+					}
+				case op < 16: // a transaction ends
+					if len(r.inflight) > 0 {
+						end(r, r.inflight[0], rng.IntN(8) == 0)
+						r.inflight = r.inflight[1:]
+					}
+				case op < 17: // the replica dies and starts again
+					for _, f := range r.inflight {
+						allowed[f.id]++
+					}
+					r.s.Close()
+					*r = *start()
+					if _, err := r.s.RecoverOutbox(ctx, now); err != nil {
+						t.Fatal(err)
+					}
+				default: // time passes; transactions end within the lease
+					later := now.Add(time.Duration(rng.IntN(20)) * time.Second)
+					for _, r := range fleet {
+						for len(r.inflight) > 0 && !r.inflight[0].at.Add(lease).After(later) {
+							end(r, r.inflight[0], false)
+							r.inflight = r.inflight[1:]
+						}
+					}
+					now = later
+				}
+			}
+			// The fleet finishes, all alive, each transaction ending
+			// before the lease runs out.
+			for round := 0; ; round++ {
+				busy := false
+				for _, r := range fleet {
+					for _, f := range r.inflight {
+						end(r, f, false)
+					}
+					r.inflight = nil
+				}
+				for _, r := range fleet {
+					got, err := r.s.ReserveOutbox(ctx, now, lease, 50)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, row := range append(r.reserved, got...) {
+						claim(r, row)
+					}
+					r.reserved = nil
+					busy = busy || len(r.inflight) > 0
+				}
+				if !busy && round > 0 {
+					break
+				}
+				now = now.Add(lease)
+			}
+			all, err := fleet[0].s.Outbox(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			deaths := 0
+			for _, row := range all {
+				if row.State != Sent || claims[row.ID] != 1+allowed[row.ID] {
+					t.Fatalf("run %d: row %s is %s, claimed %d times; want sent, claimed once plus %d (retries and deaths in flight)",
+						run, row.Ident, row.State, claims[row.ID], allowed[row.ID])
+				}
+				deaths += allowed[row.ID]
+			}
+			t.Logf("run %d: %d rows sent, %d claimed again after a retry or a death", run, len(all), deaths)
+			for _, r := range fleet {
+				r.s.Close()
+			}
+		}
+	})
+}

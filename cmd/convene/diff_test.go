@@ -18,8 +18,11 @@ import (
 
 // diffDay is a day in the week after next, in New York: meetings of the
 // test schedules fall after it, inside diff's window and the mailer's
-// planning horizon.
-var diffDay = time.Now().In(mustZone("America/New_York")).AddDate(0, 0, 10)
+// planning horizon. It is 11 days ahead, not 10, so that the reminders
+// 240h before its evening meetings are still to come at any hour the
+// tests run (at 10 days, they were late by more than the grace after
+// 22:00 in New York).
+var diffDay = time.Now().In(mustZone("America/New_York")).AddDate(0, 0, 11)
 
 func mustZone(name string) *time.Location {
 	z, err := schedule.LoadZone(name)
