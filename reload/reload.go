@@ -17,9 +17,9 @@ package reload
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"path/filepath"
 	"runtime/debug"
@@ -39,8 +39,8 @@ import (
 type Snapshot struct {
 	Schedule *schedule.Schedule
 	Feeds    *feed.Set
-	Page     any               // the page's rendering (Page.Build), passed back to Page.Show
-	Sum      [sha256.Size]byte // of the text it was loaded from
+	Page     any         // the page's rendering (Page.Build), passed back to Page.Show
+	Sum      Fingerprint // of the text it was loaded from
 	Loaded   time.Time
 	// Fallback is set when the file did not load at start and this is
 	// the last good text kept in the state file.
@@ -92,9 +92,9 @@ type Pipeline struct {
 
 	mu     sync.Mutex // one reload at a time
 	cur    atomic.Pointer[Snapshot]
-	failed atomic.Pointer[error]             // the last reload's error, nil after a good one
-	tried  atomic.Pointer[[sha256.Size]byte] // the text the last reload read
-	loaded chan struct{}                     // closed by the first swap
+	failed atomic.Pointer[error]       // the last reload's error, nil after a good one
+	tried  atomic.Pointer[Fingerprint] // the text the last reload read
+	loaded chan struct{}               // closed by the first swap
 }
 
 // New returns a pipeline for cfg. It does no I/O.
@@ -177,11 +177,17 @@ func (p *Pipeline) Start(ctx context.Context) error {
 // Reload reads events.toml and, if it loads, swaps in a new snapshot.
 // On error the previous snapshot stays served.
 func (p *Pipeline) Reload(ctx context.Context) error {
+	return p.reloadText(ctx, nil)
+}
+
+// reloadText is Reload of data, the text just read from events.toml by
+// the caller (nil: read it).
+func (p *Pipeline) reloadText(ctx context.Context, data []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	start := p.cfg.Now()
 	allocs, _ := heap()
-	snap, err := p.reload(ctx)
+	snap, err := p.reload(ctx, data)
 	// Counted before the swap, so that whoever sees the new snapshot
 	// sees it counted.
 	if err != nil {
@@ -212,6 +218,17 @@ func (p *Pipeline) Reload(ctx context.Context) error {
 	return nil
 }
 
+// Fingerprint identifies a text within the process: equal texts have
+// equal fingerprints, and different ones, by chance, the same one in
+// 2^64. It is not kept anywhere, so a fast hash with a seed of the
+// process's own does: 2.7 MB (10,000 sessions) in a third of a
+// millisecond, where SHA-256 took two.
+type Fingerprint uint64
+
+var textSeed = maphash.MakeSeed()
+
+func fingerprint(data []byte) Fingerprint { return Fingerprint(maphash.Bytes(textSeed, data)) }
+
 // heap returns how many bytes the process has allocated so far and how
 // many the last collection found still in use. A full render of 10,000
 // sessions allocates 311 MB and keeps about 75; an edit of one of them
@@ -222,14 +239,17 @@ func heap() (total, live uint64) {
 	return m[0].Value.Uint64(), m[1].Value.Uint64()
 }
 
-// reload reads the file and builds its snapshot; nil when the text did
-// not change, and then only the reminders are planned again.
-func (p *Pipeline) reload(ctx context.Context) (*Snapshot, error) {
-	data, err := schedule.ReadFile(p.cfg.Path)
-	if err != nil {
-		return nil, err
+// reload reads the file, unless data holds it, and builds its
+// snapshot; nil when the text did not change, and then only the
+// reminders are planned again.
+func (p *Pipeline) reload(ctx context.Context, data []byte) (*Snapshot, error) {
+	if data == nil {
+		var err error
+		if data, err = schedule.ReadFile(p.cfg.Path); err != nil {
+			return nil, err
+		}
 	}
-	sum := sha256.Sum256(data)
+	sum := fingerprint(data)
 	p.tried.Store(&sum)
 	prev := p.cur.Load()
 	if prev != nil && !prev.Fallback && prev.Sum == sum {
@@ -269,7 +289,7 @@ func (p *Pipeline) build(ctx context.Context, prev *Snapshot, data []byte, name 
 	// writing it costs about as much as rendering an edit. Every return
 	// waits for it, so that an older text is never written after a
 	// newer one.
-	sum := sha256.Sum256(data)
+	sum := fingerprint(data)
 	kept := make(chan error, 1)
 	if prev == nil || prev.Sum != sum {
 		go func() { kept <- p.cfg.Store.SaveSource(ctx, p.name, data, now) }()

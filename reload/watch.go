@@ -2,7 +2,6 @@ package reload
 
 import (
 	"context"
-	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"time"
@@ -102,12 +101,12 @@ func (p *Pipeline) Run(ctx context.Context, hup <-chan os.Signal) {
 				log.Debug("the schedule cannot be read; waiting", "config", p.cfg.Path, "err", err)
 				continue
 			}
-			sum := sha256.Sum256(data)
+			sum := fingerprint(data)
 			if sum == seen {
 				continue
 			}
 			seen = sum
-			if err := p.Reload(ctx); err != nil {
+			if err := p.reloadText(ctx, data); err != nil {
 				log.Error("reload failed; still serving the last good schedule", "config", p.cfg.Path, "err", err)
 			}
 		}
@@ -115,11 +114,11 @@ func (p *Pipeline) Run(ctx context.Context, hup <-chan os.Signal) {
 }
 
 // seen returns the fingerprint of the text last loaded or tried.
-func (p *Pipeline) seen() [sha256.Size]byte {
+func (p *Pipeline) seen() Fingerprint {
 	if t := p.tried.Load(); t != nil {
 		return *t
 	}
-	return [sha256.Size]byte{}
+	return 0
 }
 
 // watchDirs returns the directories whose entries decide what path

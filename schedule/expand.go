@@ -43,7 +43,11 @@ func MeetingPath(key string) string { return "/meetings/" + key }
 func (s *Schedule) Expand(from, to time.Time) []Occurrence {
 	var out []Occurrence
 	for i := range s.Sessions {
-		if o := s.Single(&s.Sessions[i]); overlaps(o, from, to) {
+		ss := &s.Sessions[i]
+		if !ss.End.IsZero() && !(ss.End.After(from) && ss.End.Add(-ss.Duration).Before(to)) {
+			continue // known to be outside without building it
+		}
+		if o := s.Single(ss); overlaps(o, from, to) {
 			out = append(out, o)
 		}
 	}

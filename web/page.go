@@ -197,29 +197,41 @@ func upcoming(s *schedule.Schedule, now time.Time, n int) ([]schedule.Occurrence
 func pastYears(s *schedule.Schedule, now time.Time, n int) ([]yearLink, []schedule.Occurrence) {
 	count := map[int]int{}
 	var latest []schedule.Occurrence
-	add := func(o schedule.Occurrence) {
-		y := yearOf(s, o, now)
-		if y == 0 {
-			return
-		}
+	// keep counts a meeting of year y that starts at start and is
+	// called key, and says whether it is among the latest n so far.
+	keep := func(y int, start time.Time, key string) bool {
 		count[y]++
+		last := len(latest) - 1
+		return last < n-1 || start.After(latest[last].Start) || start.Equal(latest[last].Start) && key > latest[last].Key()
+	}
+	add := func(o schedule.Occurrence) {
 		i := len(latest)
 		for i > 0 && newer(o, latest[i-1]) {
 			i--
 		}
-		if i < n {
-			latest = slices.Insert(latest, i, o)[:min(len(latest)+1, n)]
-		}
+		latest = slices.Insert(latest, i, o)[:min(len(latest)+1, n)]
 	}
+	zone := s.Calendar.Zone
 	for i := range s.Sessions {
-		if ss := &s.Sessions[i]; !ss.End.After(now) && ss.Status != schedule.Cancelled {
+		ss := &s.Sessions[i]
+		if ss.End.IsZero() { // not read from a file
+			if o := s.Single(ss); yearOf(s, o, now) != 0 && keep(yearOf(s, o, now), o.Start, o.Key()) {
+				add(o)
+			}
+			continue
+		}
+		if ss.End.After(now) || ss.Status == schedule.Cancelled {
+			continue // yearOf, from what the session keeps
+		}
+		start := ss.End.Add(-ss.Duration)
+		if keep(start.In(zone).Year(), start, ss.ID) {
 			add(s.Single(ss))
 		}
 	}
-	series := *s
-	series.Sessions = nil
-	for _, o := range series.Expand(time.Time{}, now) {
-		add(o)
+	for _, o := range s.ExpandSeries(time.Time{}, now) {
+		if y := yearOf(s, o, now); y != 0 && keep(y, o.Start, o.Key()) {
+			add(o)
+		}
 	}
 	var years []yearLink
 	for y, c := range count {
