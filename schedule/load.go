@@ -239,15 +239,21 @@ func (d *decoder) schedule(raw map[string]any) *Schedule {
 		rem.done()
 	}
 
-	ids := map[string]string{}
-	unique := func(path, id string) {
+	// Each id with the table that has it, whose path is written only
+	// for a duplicate: ten thousand sessions need not format theirs.
+	type table struct {
+		kind string
+		i    int
+	}
+	ids := map[string]table{}
+	unique := func(kind string, i int, id string) {
 		if id == "" {
 			return
 		}
 		if prev, ok := ids[id]; ok {
-			d.fail(path, "duplicate id %q (also %s)", id, prev)
+			d.fail(fmt.Sprintf("%s[%d].id", kind, i), "duplicate id %q (also %s[%d].id)", id, prev.kind, prev.i)
 		}
-		ids[id] = path
+		ids[id] = table{kind, i}
 	}
 	sessions := top.tables("sessions")
 	if len(sessions) > 0 {
@@ -261,13 +267,13 @@ func (d *decoder) schedule(raw map[string]any) *Schedule {
 		} else {
 			ss = d.session(path, v, &s.Calendar)
 		}
-		unique(path+".id", ss.ID)
+		unique("sessions", i, ss.ID)
 		s.Sessions = append(s.Sessions, ss)
 	}
 	for i, v := range top.tables("series") {
 		path := fmt.Sprintf("series[%d]", i)
 		sr := d.series(path, v, &s.Calendar)
-		unique(path+".id", sr.ID)
+		unique("series", i, sr.ID)
 		s.Series = append(s.Series, sr)
 	}
 	top.done()
