@@ -115,13 +115,18 @@ func (sr *Series) wallZone() *time.Location {
 
 // occurrence builds one occurrence of sr, changed by c.
 func (sr *Series) occurrence(s *Schedule, c Change) Occurrence {
-	start := c.Start
-	if start.Wall.IsZero() {
-		start = Time{Wall: c.Original, Fixed: sr.Start.Fixed}
+	orig, fit := Resolve(c.Original, sr.wallZone())
+	var at time.Time
+	switch {
+	case !c.Start.Wall.IsZero():
+		at = c.Start.instant(sr.Zone)
+	case sr.Start.Fixed:
+		at = Time{Wall: c.Original, Fixed: true}.instant(sr.Zone)
+	default: // at its original wall clock, in the zone just resolved
+		at = orig
 	}
-	o := s.occurrence(sr.ID, true, sr.Zone, start, c.Duration, sr.Details.merge(c.Details))
-	o.Original = c.Original
-	_, o.Fit = Resolve(c.Original, sr.wallZone())
+	o := s.occurrenceAt(sr.ID, true, sr.Zone, at, c.Duration, sr.Details.merge(c.Details))
+	o.Original, o.Fit = c.Original, fit
 	return o
 }
 
