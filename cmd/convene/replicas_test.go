@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -484,7 +485,10 @@ func (c *cuttable) restore(t testing.TB) {
 
 // TestReplicaDatabaseDown: with its database unreachable a replica
 // answers /readyz with 503 naming the database, keeps serving the feeds
-// and page it has, and answers 200 again once the database is back.
+// and page it has, also through deploy/Caddyfile.replicas (whose health
+// check leaves the database out), refuses sign-ups with the error page,
+// does not load an edit, and answers 200 again once the database is
+// back, when SIGHUP loads the edit.
 func TestReplicaDatabaseDown(t *testing.T) {
 	state := testPostgres(t)
 	u, _ := url.Parse(state)
@@ -515,6 +519,19 @@ func TestReplicaDatabaseDown(t *testing.T) {
 	}
 	if code, _ := getStatus(t, http.DefaultClient, r.base+"/readyz?exclude=store"); code != 200 {
 		t.Errorf("with the database down GET /readyz?exclude=store = %d, want 200 (the load balancer keeps the replica)", code)
+	}
+	// deploy/Caddyfile.replicas in front: the feed stays served through it.
+	if caddy, err := exec.LookPath("caddy"); err == nil {
+		addr := freePort(t)
+		conf := replaceOnce(t, deployFile(t, "Caddyfile.replicas"), "reverse_proxy convene-a:8080 convene-b:8080 {",
+			"reverse_proxy "+strings.TrimPrefix(r.base, "http://")+" {")
+		public := runCaddy(t, caddy, conf, addr, "CONVENE_HOST=http://"+addr)
+		time.Sleep(3 * time.Second) // a round of caddy's health checks
+		if code, got := getStatus(t, http.DefaultClient, public+"/calendar.ics"); code != 200 || !strings.Contains(got, "BEGIN:VCALENDAR") {
+			t.Errorf("with the database down GET /calendar.ics through caddy = %d, want 200", code)
+		}
+	} else if os.Getenv("CONVENE_REQUIRE_INTEROP") == "1" {
+		t.Error("caddy not found (Debian: apt-get install caddy)")
 	}
 
 	if code := signUp(t, nil, r.base, "later@example.org"); code != http.StatusInternalServerError {
