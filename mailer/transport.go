@@ -343,24 +343,28 @@ func name(cmd string) string {
 
 // writeData writes msg, CRLF lines, as the content of DATA: each line
 // that starts with a dot gets another (RFC 5321 section 4.5.2), and a
-// line with a lone dot ends it.
+// line with a lone dot ends it. It goes out in one write: w sends a
+// slice longer than its buffer at once.
 func writeData(w *bufio.Writer, msg []byte) error {
-	end := ".\r\n"
-	if len(msg) > 0 && !bytes.HasSuffix(msg, []byte("\r\n")) {
-		end = "\r\n" + end
-	}
-	for len(msg) > 0 {
-		line := msg
-		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
-			line = msg[:i+1]
+	out := make([]byte, 0, len(msg)+len(msg)/32+5)
+	for rest := msg; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line = rest[:i+1]
 		}
 		if line[0] == '.' {
-			w.WriteByte('.')
+			out = append(out, '.')
 		}
-		w.Write(line)
-		msg = msg[len(line):]
+		out = append(out, line...)
+		rest = rest[len(line):]
 	}
-	w.WriteString(end)
+	if len(msg) > 0 && !bytes.HasSuffix(msg, []byte("\r\n")) {
+		out = append(out, "\r\n"...)
+	}
+	out = append(out, ".\r\n"...)
+	if _, err := w.Write(out); err != nil {
+		return err
+	}
 	return w.Flush()
 }
 

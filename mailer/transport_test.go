@@ -60,9 +60,14 @@ func TestTransactPipelining(t *testing.T) {
 					t.Errorf("%s: code %d, recipient %v (%v); want %d, %v", c.to, se.Code, se.Recipient, err, c.code, c.recipient)
 				}
 			}
-			for _, to := range []string{"ok@example.org", "ok2@example.org", "ok3@example.org"} {
-				if got := srv.Messages(to); len(got) != 1 || !bytes.Equal(got[0], data) {
-					t.Errorf("%s got %q, want once %q", to, got, data)
+			unended := []byte("Subject: no line break at the end\r\n\r\n.end")
+			if err := tr.Send(context.Background(), &Message{From: "reminders@example.org", To: "ok4@example.org", Data: unended}); err != nil {
+				t.Errorf("ok4@example.org: %v", err)
+			}
+			for to, want := range map[string][]byte{"ok@example.org": data, "ok2@example.org": data, "ok3@example.org": data,
+				"ok4@example.org": append(unended, "\r\n"...)} {
+				if got := srv.Messages(to); len(got) != 1 || !bytes.Equal(got[0], want) {
+					t.Errorf("%s got %q, want once %q", to, got, want)
 				}
 			}
 			srv.mu.Lock()
@@ -80,8 +85,8 @@ func TestTransactPipelining(t *testing.T) {
 			if pipelining && together == 0 {
 				t.Errorf("with PIPELINING, MAIL, RCPT and DATA never came at once: %q", srv.sentAtOnce)
 			}
-			if len(srv.sentAtOnce) != 6 {
-				t.Errorf("%d transactions, want 6", len(srv.sentAtOnce))
+			if len(srv.sentAtOnce) != 7 {
+				t.Errorf("%d transactions, want 7", len(srv.sentAtOnce))
 			}
 		})
 	}
