@@ -11,13 +11,15 @@ import (
 	ics "github.com/arran4/golang-ical"
 )
 
-// Doc is one rendered calendar file. Its bytes are held as parts that
-// other documents share: the calendar properties every document has, the
-// VTIMEZONEs, and each event's text, which the full feed and the event's
-// own feed both hold. A Doc is never modified once built.
+// Doc is one rendered calendar file. Its bytes are not copied into it:
+// it writes them from its layout, whose parts other documents share: the
+// calendar properties every document has, the VTIMEZONEs, and each
+// event's text, which the full feed and the event's own feed both hold.
+// A Doc is never modified once built.
 type Doc struct {
-	parts    [][]byte  // its bytes, in order; read only
-	size     int       // of the parts together
+	layout   *doc   // nil for a document held as body
+	body     []byte // read only
+	size     int
 	ETag     string    // strong validator, quoted
 	Modified time.Time // for Last-Modified; never moves backwards
 }
@@ -25,23 +27,33 @@ type Doc struct {
 // Len returns the length of the document in bytes.
 func (d Doc) Len() int { return d.size }
 
+// parts yields the bytes of the document, in order.
+func (d Doc) parts(yield func([]byte) bool) {
+	if d.layout == nil {
+		yield(d.body)
+		return
+	}
+	d.layout.parts(yield)
+}
+
 // WriteTo writes the document to w, part by part.
 func (d Doc) WriteTo(w io.Writer) (int64, error) {
 	var n int64
-	for _, p := range d.parts {
-		m, err := w.Write(p)
-		n += int64(m)
-		if err != nil {
-			return n, err
+	var err error
+	for p := range d.parts {
+		var m int
+		m, err = w.Write(p)
+		if n += int64(m); err != nil {
+			break
 		}
 	}
-	return n, nil
+	return n, err
 }
 
 // Bytes returns the document's bytes in a new slice.
 func (d Doc) Bytes() []byte {
 	out := make([]byte, 0, d.size)
-	for _, p := range d.parts {
+	for p := range d.parts {
 		out = append(out, p...)
 	}
 	return out
@@ -82,25 +94,41 @@ func (d *doc) print() string {
 // doc returns the Doc of the document, from its stamped events.
 func (d *doc) doc(modified time.Time) Doc {
 	out := Doc{ETag: d.etag(), Modified: modified}
-	out.parts, out.size = d.parts()
+	d.assemble(&out)
 	return out
 }
 
-// parts returns the bytes of the document and their length. They refer
-// to the bytes of its head, VTIMEZONEs and events: it copies none.
-func (d *doc) parts() ([][]byte, int) {
-	parts := make([][]byte, 0, len(d.head)+len(d.tzs)+2*len(d.cs)+1)
-	parts = append(parts, d.head[:]...)
-	parts = append(parts, d.tzs...)
+// assemble makes out write the document, from its stamped events: their
+// bytes, like those of its head and VTIMEZONEs, are referred to, not
+// copied. The events of a document are stamped once and never again.
+func (d *doc) assemble(out *Doc) {
+	out.layout, out.size = d, 0
+	for p := range d.parts {
+		out.size += len(p)
+	}
+	// The fingerprint is needed again only if the document is laid out
+	// again.
+	d.printed = ""
+}
+
+// parts yields the bytes of the document, in order.
+func (d *doc) parts(yield func([]byte) bool) {
+	for _, p := range d.head {
+		if !yield(p) {
+			return
+		}
+	}
+	for _, tz := range d.tzs {
+		if !yield(tz) {
+			return
+		}
+	}
 	for _, c := range d.cs {
-		parts = append(parts, c.text(), c.stamped)
+		if !yield(c.text()) || !yield(c.stamped) {
+			return
+		}
 	}
-	parts = append(parts, calendarEnd)
-	size := 0
-	for _, p := range parts {
-		size += len(p)
-	}
-	return parts, size
+	yield(calendarEnd)
 }
 
 // layout lays out a VCALENDAR holding cs, with one VTIMEZONE for each

@@ -23,26 +23,30 @@ timezone = "Europe/Berlin"
 	}
 	set := renderTestSet(t, s)
 	held := map[*byte]bool{}
-	for _, p := range set.All.parts {
+	for p := range set.All.parts {
 		held[&p[0]] = true
 	}
 	var head *byte
 	for id, d := range set.Sessions {
-		if !bytes.Equal(d.Bytes(), joinParts(d.parts)) || d.Len() != len(d.Bytes()) {
+		var parts [][]byte
+		for p := range d.parts {
+			parts = append(parts, p)
+		}
+		if !bytes.Equal(d.Bytes(), bytes.Join(parts, nil)) || d.Len() != len(d.Bytes()) {
 			t.Fatalf("session %s: Len %d, Bytes %d bytes", id, d.Len(), len(d.Bytes()))
 		}
 		event := -1
-		for i, p := range d.parts {
+		for i, p := range parts {
 			if bytes.HasPrefix(p, []byte("BEGIN:VEVENT")) {
 				event = i
 			}
 		}
-		if event < 0 || !held[&d.parts[event][0]] || !held[&d.parts[event+1][0]] {
+		if event < 0 || !held[&parts[event][0]] || !held[&parts[event+1][0]] {
 			t.Errorf("session %s: its event is not the full feed's bytes", id)
 		}
 		if head == nil {
-			head = &d.parts[0][0]
-		} else if head != &d.parts[0][0] {
+			head = &parts[0][0]
+		} else if head != &parts[0][0] {
 			t.Errorf("session %s: its calendar properties are a copy of their own", id)
 		}
 	}
@@ -54,5 +58,3 @@ timezone = "Europe/Berlin"
 		t.Errorf("WriteTo = %d, %v; want the %d bytes of Bytes", n, err, set.All.Len())
 	}
 }
-
-func joinParts(parts [][]byte) []byte { return bytes.Join(parts, nil) }

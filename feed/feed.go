@@ -185,7 +185,7 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 		if b, ok := r.prevDocs[name]; ok && b.out.ETag == out.ETag && b.out.Modified.Equal(out.Modified) {
 			out = b.out // the same bytes: not assembled again
 		} else {
-			out.parts, out.size = d.parts()
+			d.assemble(&out)
 		}
 		set.docs[name] = builtDoc{d, out}
 		if name == "/calendar.ics" {

@@ -40,7 +40,6 @@ type Handler struct {
 // replace or copy them.
 type entry struct {
 	identity     encoding
-	modified     time.Time
 	lastModified []string // nil when the Doc has no time
 
 	gzipOnce sync.Once
@@ -94,15 +93,26 @@ func (h *Handler) Swap(set *Set) {
 // whether docs then holds the documents of set and no others.
 func putDocs(docs, old map[string]*entry, set *Set) bool {
 	n := 0
+	// The documents of a first render share their Last-Modified, and
+	// many their length: each value is held once.
+	lengths, modified := map[int][]string{}, map[int64][]string{}
 	put := func(path string, d Doc) {
 		n++
-		if e := old[path]; e != nil && e.identity.etag() == d.ETag && e.modified.Equal(d.Modified) {
+		if e := old[path]; e != nil && e.identity.etag() == d.ETag && e.identity.doc.Modified.Equal(d.Modified) {
 			docs[path] = e
 			return
 		}
-		e := &entry{identity: encoding{doc: d, etags: []string{d.ETag}, length: []string{strconv.Itoa(d.Len())}}, modified: d.Modified}
-		if !d.Modified.IsZero() && d.Modified.Unix() != 0 {
-			e.lastModified = []string{d.Modified.UTC().Format(http.TimeFormat)}
+		length := lengths[d.Len()]
+		if length == nil {
+			length = []string{strconv.Itoa(d.Len())}
+			lengths[d.Len()] = length
+		}
+		e := &entry{identity: encoding{doc: d, etags: []string{d.ETag}, length: length}}
+		if t := d.Modified.Unix(); !d.Modified.IsZero() && t != 0 {
+			if modified[t] == nil {
+				modified[t] = []string{d.Modified.UTC().Format(http.TimeFormat)}
+			}
+			e.lastModified = modified[t]
 		}
 		docs[path] = e
 	}
@@ -128,7 +138,7 @@ func (e *entry) gzipped() *encoding {
 			return
 		}
 		etag := gzipETag(id.ETag)
-		e.gzip = &encoding{doc: Doc{parts: [][]byte{body}, size: len(body), ETag: etag, Modified: id.Modified},
+		e.gzip = &encoding{doc: Doc{body: body, size: len(body), ETag: etag, Modified: id.Modified},
 			etags: []string{etag}, length: []string{strconv.Itoa(len(body))}, encoding: gzipped}
 	})
 	return e.gzip
@@ -141,7 +151,7 @@ const gzipMin = 4 << 10
 
 // Gzip compresses body with gzip, as static files are served.
 func Gzip(body []byte) []byte {
-	return Doc{parts: [][]byte{body}, size: len(body)}.Gzip()
+	return Doc{body: body, size: len(body)}.Gzip()
 }
 
 // Gzip returns the document compressed with gzip, as served and as
@@ -263,7 +273,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd["Content-Length"] = enc.length
 	if e.lastModified != nil {
 		hd["Last-Modified"] = e.lastModified
-		if now := time.Now(); e.modified.After(now) {
+		if now := time.Now(); e.identity.doc.Modified.After(now) {
 			// A burst of edits stamps each a second after the one
 			// before, ahead of the clock; RFC 9110 section 8.8.2.1:
 			// never later than Date, so send Date's time instead.
@@ -306,7 +316,7 @@ func notModified(hd http.Header, e *entry, enc *encoding) bool {
 		return false
 	}
 	t, err := http.ParseTime(ims[0])
-	return err == nil && !e.modified.Truncate(1e9).After(t)
+	return err == nil && !e.identity.doc.Modified.Truncate(1e9).After(t)
 }
 
 // etagMatch reports whether the If-None-Match list v names etag, with the
@@ -343,7 +353,7 @@ func etagMatch(v, etag string) bool {
 func (h *Handler) serveContent(w http.ResponseWriter, r *http.Request, e *entry, enc *encoding) {
 	w.Header()["Content-Type"] = contentType
 	sw := &statusWriter{ResponseWriter: w}
-	modified := e.modified
+	modified := e.identity.doc.Modified
 	if now := time.Now(); modified.After(now) {
 		modified = now // never later than Date, as in ServeHTTP
 	}
