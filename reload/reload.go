@@ -91,6 +91,7 @@ type Pipeline struct {
 	name string // the absolute path: the key of the last good text in the store
 
 	mu     sync.Mutex // one reload at a time
+	buf    []byte     // what the last reload read the file into; under mu
 	cur    atomic.Pointer[Snapshot]
 	failed atomic.Pointer[error]       // the last reload's error, nil after a good one
 	tried  atomic.Pointer[Fingerprint] // the text the last reload read
@@ -245,9 +246,12 @@ func heap() (total, live uint64) {
 func (p *Pipeline) reload(ctx context.Context, data []byte) (*Snapshot, error) {
 	if data == nil {
 		var err error
-		if data, err = schedule.ReadFile(p.cfg.Path); err != nil {
+		if data, err = schedule.ReadFileInto(p.cfg.Path, p.buf); err != nil {
 			return nil, err
 		}
+		// Nothing keeps the text after the reload (the schedule holds
+		// a copy), so the next read reuses its buffer.
+		p.buf = data
 	}
 	sum := fingerprint(data)
 	p.tried.Store(&sum)

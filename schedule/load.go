@@ -73,6 +73,13 @@ func Load(path string) (*Schedule, error) {
 // and one byte (which Parse refuses), into one buffer: a huge file
 // written by mistake costs the reader no more than the limit.
 func ReadFile(path string) ([]byte, error) {
+	return ReadFileInto(path, nil)
+}
+
+// ReadFileInto is ReadFile into buf when it is large enough: a caller
+// that reads the same file again and again (every SIGHUP) and keeps the
+// text only when it changed need not allocate it each time.
+func ReadFileInto(path string, buf []byte) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -82,7 +89,11 @@ func ReadFile(path string) ([]byte, error) {
 	if fi, err := f.Stat(); err == nil && fi.Size() < int64(size) {
 		size = int(fi.Size()) + 1 // one more, to see the end
 	}
-	data := make([]byte, size)
+	data := buf[:cap(buf)]
+	if len(data) < size {
+		data = make([]byte, size)
+	}
+	data = data[:size]
 	n, err := io.ReadFull(f, data)
 	switch {
 	case err == nil && n < MaxFileSize+1: // it grew since Stat
