@@ -24,7 +24,12 @@
 // the next row is due, sends in order of due time over one reused SMTP
 // connection (go-mail), and marks each row "sending" before the SMTP
 // transaction and "sent" after the 250 reply, so a row is sent twice
-// only when a crash falls inside its transaction. Temporary failures
+// only when a crash falls inside its transaction. Workers of several
+// processes can share one PostgreSQL outbox: each reserves a batch of
+// due rows and claims a row for its transaction, both for a lease
+// (Options.Lease), so that each row goes out once, and a row held by a
+// worker that died goes out from another once the lease has run out
+// (store.ReserveOutbox, store.Claim). Temporary failures
 // (4xx, a failed or dropped connection) are retried with exponential
 // backoff and jitter; permanent ones (5xx) are recorded. An
 // authentication failure pauses sending and logs at error level. After

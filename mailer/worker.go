@@ -254,7 +254,8 @@ func (w *Worker) SendConfirmation(ctx context.Context, to, confirmURL string) er
 const idleClose = 30 * time.Second
 
 // Run sends due rows until ctx is done, then closes the transport. It
-// first returns rows a crash left "sending" to "pending".
+// first returns rows a crash left "sending" to "pending" (on a shared
+// PostgreSQL state, only those whose lease ran out).
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.o.Transport.Close()
 	refusing, err := w.o.Store.Refusing(ctx)
@@ -296,7 +297,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-// step sends every row due now, then sets timer for the next one.
+// step sends every row due now that no other worker holds, a batch
+// reserved at a time, then sets timer for the next one.
 func (w *Worker) step(ctx context.Context, timer *time.Timer) error {
 	timer.Stop()
 	for {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -188,5 +189,23 @@ func TestOpenExclusivePostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
+	}
+}
+
+// Writable fails on a PostgreSQL database that refuses writes (a standby,
+// or one set read-only), which /readyz reports.
+func TestWritablePostgresReadOnly(t *testing.T) {
+	state := newDatabase(t, testPostgres(t))
+	s := openState(t, state)
+	if err := s.Writable(context.Background()); err != nil {
+		t.Fatalf("Writable = %v", err)
+	}
+	u, _ := url.Parse(state)
+	if _, err := s.DB().Exec(`ALTER DATABASE "` + strings.TrimPrefix(u.Path, "/") + `" SET default_transaction_read_only = on`); err != nil {
+		t.Fatal(err)
+	}
+	ro := openState(t, state) // new connections are read-only
+	if err := ro.Writable(context.Background()); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("Writable on a read-only database = %v, want an error saying read-only", err)
 	}
 }
