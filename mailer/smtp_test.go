@@ -267,7 +267,7 @@ func TestWorkerAuthFailure(t *testing.T) {
 	srv.Password = "right-password"
 	const wrong = "wrong-password-9d3f"
 	h := newHarness(t, smtpTransport(t, "smtp://user@"+srv.Addr+"?tls=none", wrong), Options{PauseFor: time.Hour})
-	h.load(schedFor(time.Now().Add(time.Hour), []string{"1h"}, "a@example.org", "b@example.org"))
+	h.load(schedFor(time.Now().Add(time.Hour), []string{"1h"}, "a@example.org", "b@example.org", "c@example.org"))
 	h.run()
 	waitFor(t, func() bool { return strings.Contains(h.log.String(), "SENDING PAUSED") })
 	time.Sleep(100 * time.Millisecond)
@@ -279,6 +279,11 @@ func TestWorkerAuthFailure(t *testing.T) {
 	}
 	if len(srv.Received()) != 0 {
 		t.Errorf("server received %v", srv.Received())
+	}
+	// What the paused worker had reserved is free for another replica.
+	var held int
+	if err := h.store.DB().QueryRow(`SELECT COUNT(*) FROM outbox WHERE lease_until <> 0`).Scan(&held); err != nil || held != 0 {
+		t.Errorf("%d rows still held by the paused worker (%v), want 0", held, err)
 	}
 	if strings.Contains(h.log.String(), wrong) {
 		t.Errorf("the password is in the log:\n%s", h.log.String())

@@ -258,6 +258,14 @@ const idleClose = 30 * time.Second
 // PostgreSQL state, only those whose lease ran out).
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.o.Transport.Close()
+	defer func() {
+		// What this worker reserved goes out from another at once.
+		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := w.o.Store.ReleaseOutbox(bg); err != nil {
+			w.o.Log.Warn("outbox", "err", err)
+		}
+	}()
 	refusing, err := w.o.Store.Refusing(ctx)
 	if err != nil {
 		return err
@@ -304,8 +312,9 @@ func (w *Worker) step(ctx context.Context, timer *time.Timer) error {
 	for {
 		now := w.o.Now()
 		if now.Before(w.pausedUntil) {
+			// Another worker on the same state may send meanwhile.
 			timer.Reset(w.pausedUntil.Sub(now))
-			return nil
+			return w.o.Store.ReleaseOutbox(ctx)
 		}
 		rows, err := w.o.Store.ReserveOutbox(ctx, now, w.o.Lease, 64)
 		if err != nil {

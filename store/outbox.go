@@ -288,6 +288,17 @@ func (s *Store) Outbox(ctx context.Context) ([]OutboxRow, error) {
 	return rows, nil
 }
 
+// ReleaseOutbox gives up this store's reservations (see ReserveOutbox):
+// the pending rows it reserved are free for every store at once, not
+// when the lease runs out. A worker calls it when it pauses or stops.
+func (s *Store) ReleaseOutbox(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE outbox SET lease_until = 0 WHERE state = $1 AND claimed_by = $2 AND lease_until <> 0`,
+		Pending, s.owner); err != nil {
+		return fmt.Errorf("release outbox rows: %w", err)
+	}
+	return nil
+}
+
 // Claim claims row id before its SMTP transaction: the row turns
 // "sending", held by this store until now+lease, and the attempt is
 // counted. It returns false if the row is not pending, or another

@@ -241,6 +241,33 @@ func TestClaimLease(t *testing.T) {
 	})
 }
 
+// A replica that pauses or stops releases what it reserved: another
+// takes it at once, not when the lease runs out. What it is sending
+// stays its own.
+func TestReleaseOutbox(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, newState func() string) {
+		ctx := context.Background()
+		now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+		rs := openShared(t, newState(), 2)
+		a, b := rs[0], rs[1]
+		dueRows(t, a, now, 3)
+		rows, err := a.ReserveOutbox(ctx, now, time.Minute, 10)
+		if err != nil || len(rows) != 3 {
+			t.Fatalf("ReserveOutbox = %d rows, %v; want 3", len(rows), err)
+		}
+		if ok, err := a.Claim(ctx, rows[0].ID, rows[0].Starts, now, time.Minute); !ok || err != nil {
+			t.Fatalf("Claim = %v, %v", ok, err)
+		}
+		if err := a.ReleaseOutbox(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err := b.ReserveOutbox(ctx, now, time.Minute, 10)
+		if err != nil || len(got) != 2 || got[0].ID != rows[1].ID || got[1].ID != rows[2].ID {
+			t.Fatalf("ReserveOutbox after the release = %v, %v; want the 2 rows not being sent", got, err)
+		}
+	})
+}
+
 // TestRecoverOutbox: a serve process that starts recovers what a crash
 // left being sent. On SQLite, the one serve process of the file takes
 // every row back, and the rows reserved before the crash; on PostgreSQL,
