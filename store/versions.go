@@ -68,6 +68,11 @@ func (s *Store) Stamp(ctx context.Context, now time.Time, prints map[string]stri
 				}
 			default:
 				out[key] = r.v
+				if s.lock != nil {
+					// Keep the caller's text, which it holds anyway,
+					// not a second copy read from the table.
+					old[key] = versionRow{print: print, v: r.v}
+				}
 				continue
 			}
 			changed = append(changed, key)

@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestStampCached: a store opened exclusively keeps the versions in
@@ -110,5 +112,37 @@ func BenchmarkStampEdit(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestStampKeepsCallersText: a store opened exclusively on a state that
+// has versions keeps, for each unchanged key, the fingerprint its caller
+// gave (which the caller holds anyway), not the copy it read from the
+// table: the text of every event is then held once, not twice.
+func TestStampKeepsCallersText(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	st, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Stamp(ctx, now, map[string]string{"a": "BEGIN:VEVENT a", "b": "BEGIN:VEVENT b"}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st, err = OpenExclusive(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	prints := map[string]string{"a": strings.Clone("BEGIN:VEVENT a"), "b": strings.Clone("BEGIN:VEVENT b")}
+	if _, err := st.Stamp(ctx, now.Add(time.Hour), prints); err != nil {
+		t.Fatal(err)
+	}
+	for k, print := range prints {
+		if kept := st.versions[k].print; unsafe.StringData(kept) != unsafe.StringData(print) {
+			t.Errorf("key %s: the store keeps its own copy of the text read from the table", k)
+		}
 	}
 }
