@@ -75,3 +75,27 @@ func openState(t *testing.T, state string) *Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// benchBackends runs f as a sub-benchmark on each backend, with a new
+// state opened as serve opens it; the postgres half skips without
+// CONVENE_TEST_POSTGRES.
+func benchBackends(b *testing.B, f func(b *testing.B, s *Store)) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		b.Run(backend, func(b *testing.B) {
+			state := filepath.Join(b.TempDir(), "state.db")
+			if backend == "postgres" {
+				server := os.Getenv("CONVENE_TEST_POSTGRES")
+				if server == "" {
+					b.Skip(`no PostgreSQL: run eval "$(.ci/postgres)"`)
+				}
+				state = newDatabase(b, server)
+			}
+			s, err := OpenExclusive(state)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			f(b, s)
+		})
+	}
+}

@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -83,48 +81,33 @@ func TestReplanOutbox(t *testing.T) {
 // does it, on each backend: a reservation of 64 rows shared by 64
 // messages, then the claim and the record of each.
 func BenchmarkOutboxSend(b *testing.B) {
-	for _, backend := range []string{"sqlite", "postgres"} {
-		b.Run(backend, func(b *testing.B) {
-			state := filepath.Join(b.TempDir(), "state.db")
-			if backend == "postgres" {
-				server := os.Getenv("CONVENE_TEST_POSTGRES")
-				if server == "" {
-					b.Skip(`no PostgreSQL: run eval "$(.ci/postgres)"`)
+	benchBackends(b, func(b *testing.B, s *Store) {
+		ctx := context.Background()
+		now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+		var ch OutboxChanges
+		for i := range b.N {
+			ch.Upsert = append(ch.Upsert, OutboxRow{Ident: fmt.Sprint("r", i), Kind: KindReminder, Occurrence: "a",
+				Recipient: fmt.Sprintf("m%d@example.org", i), Zone: "UTC", Title: "A", Starts: now.Add(time.Hour), Due: now})
+		}
+		if err := s.ReplanOutbox(ctx, now, func([]OutboxRow) OutboxChanges { return ch }); err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		sent := 0
+		for sent < b.N {
+			rows, err := s.ReserveOutbox(ctx, now, time.Minute, 64)
+			if err != nil || len(rows) == 0 {
+				b.Fatalf("ReserveOutbox = %d rows, %v", len(rows), err)
+			}
+			for _, r := range rows {
+				if ok, err := s.Claim(ctx, r.ID, r.Starts, now, time.Minute); !ok || err != nil {
+					b.Fatalf("Claim = %v, %v", ok, err)
 				}
-				state = newDatabase(b, server)
-			}
-			s, err := OpenExclusive(state)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			ctx := context.Background()
-			now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-			var ch OutboxChanges
-			for i := range b.N {
-				ch.Upsert = append(ch.Upsert, OutboxRow{Ident: fmt.Sprint("r", i), Kind: KindReminder, Occurrence: "a",
-					Recipient: fmt.Sprintf("m%d@example.org", i), Zone: "UTC", Title: "A", Starts: now.Add(time.Hour), Due: now})
-			}
-			if err := s.ReplanOutbox(ctx, now, func([]OutboxRow) OutboxChanges { return ch }); err != nil {
-				b.Fatal(err)
-			}
-			b.ResetTimer()
-			sent := 0
-			for sent < b.N {
-				rows, err := s.ReserveOutbox(ctx, now, time.Minute, 64)
-				if err != nil || len(rows) == 0 {
-					b.Fatalf("ReserveOutbox = %d rows, %v", len(rows), err)
+				if err := s.MarkSent(ctx, r.ID, now); err != nil {
+					b.Fatal(err)
 				}
-				for _, r := range rows {
-					if ok, err := s.Claim(ctx, r.ID, r.Starts, now, time.Minute); !ok || err != nil {
-						b.Fatalf("Claim = %v, %v", ok, err)
-					}
-					if err := s.MarkSent(ctx, r.ID, now); err != nil {
-						b.Fatal(err)
-					}
-					sent++
-				}
+				sent++
 			}
-		})
-	}
+		}
+	})
 }

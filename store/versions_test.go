@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -77,42 +76,27 @@ func TestStampCached(t *testing.T) {
 // (the keys the feed stamps after an edit). On PostgreSQL, shared by
 // replicas, each stamp reads the rows of its keys under the lock.
 func BenchmarkStampEdit(b *testing.B) {
-	for _, backend := range []string{"sqlite", "postgres"} {
-		b.Run(backend, func(b *testing.B) {
-			state := filepath.Join(b.TempDir(), "state.db")
-			if backend == "postgres" {
-				server := os.Getenv("CONVENE_TEST_POSTGRES")
-				if server == "" {
-					b.Skip(`no PostgreSQL: run eval "$(.ci/postgres)"`)
-				}
-				state = newDatabase(b, server)
+	benchBackends(b, func(b *testing.B, s *Store) {
+		ctx := context.Background()
+		now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+		all := map[string]string{}
+		for i := range 20000 {
+			all[fmt.Sprint("k", i)] = "v"
+		}
+		if _, err := s.Stamp(ctx, now, all); err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		for i := range b.N {
+			edit := map[string]string{}
+			for j := range 10 {
+				edit[fmt.Sprint("k", (i*10+j)%20000)] = fmt.Sprint("v", i)
 			}
-			s, err := OpenExclusive(state)
-			if err != nil {
+			if _, err := s.Stamp(ctx, now.Add(time.Duration(i)*time.Second), edit); err != nil {
 				b.Fatal(err)
 			}
-			defer s.Close()
-			ctx := context.Background()
-			now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-			all := map[string]string{}
-			for i := range 20000 {
-				all[fmt.Sprint("k", i)] = "v"
-			}
-			if _, err := s.Stamp(ctx, now, all); err != nil {
-				b.Fatal(err)
-			}
-			b.ResetTimer()
-			for i := range b.N {
-				edit := map[string]string{}
-				for j := range 10 {
-					edit[fmt.Sprint("k", (i*10+j)%20000)] = fmt.Sprint("v", i)
-				}
-				if _, err := s.Stamp(ctx, now.Add(time.Duration(i)*time.Second), edit); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // TestStampKeepsCallersText: a store opened exclusively on a state that
