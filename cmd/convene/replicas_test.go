@@ -17,16 +17,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,14 +37,7 @@ import (
 // of CONVENE_TEST_POSTGRES, dropped when the test ends.
 func testPostgres(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv("CONVENE_TEST_POSTGRES")
-	if base == "" {
-		msg := "CONVENE_TEST_POSTGRES is not set: start a throwaway cluster with eval \"$(.ci/postgres)\""
-		if os.Getenv("CONVENE_REQUIRE_INTEROP") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	base := needPostgres(t)
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +59,21 @@ func testPostgres(t testing.TB) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// needPostgres returns CONVENE_TEST_POSTGRES, or skips the test (fails
+// it under CONVENE_REQUIRE_INTEROP=1) when it is not set.
+func needPostgres(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv("CONVENE_TEST_POSTGRES")
+	if base == "" {
+		msg := "CONVENE_TEST_POSTGRES is not set: start a throwaway cluster with eval \"$(.ci/postgres)\""
+		if os.Getenv("CONVENE_REQUIRE_INTEROP") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return base
 }
 
 // mailpitMessages returns, for each recipient, how many messages mailpit
@@ -413,74 +420,61 @@ func TestReplicasSignUp(t *testing.T) {
 	}
 }
 
-// cuttable is a TCP proxy to the database that the test can cut, as a
-// network failure or a stopped server would: every connection through it
-// is closed and new ones are refused until it is restored.
-type cuttable struct {
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]bool
-}
-
-func newCuttable(t testing.TB, target string) *cuttable {
-	c := &cuttable{target: target, conns: map[net.Conn]bool{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// privateCluster starts a throwaway PostgreSQL cluster of the test's own
+// with .ci/postgres, as CI starts the shared one, for a test that stops
+// it. It returns the cluster's URL and pgCtl, which runs pg_ctl on it as
+// the cluster's owner; the cluster is stopped when the test ends.
+func privateCluster(t *testing.T) (state string, pgCtl func(args ...string)) {
+	t.Helper()
+	needPostgres(t) // where the shared cluster runs, .ci/postgres does too
+	out, err := exec.Command("bash", filepath.Join(repoRoot(t), ".ci", "postgres")).Output()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf(".ci/postgres: %v", err)
 	}
-	c.addr = ln.Addr().String()
-	c.serve(ln)
-	t.Cleanup(c.cut)
-	return c
-}
-
-func (c *cuttable) serve(ln net.Listener) {
-	c.mu.Lock()
-	c.ln = ln
-	c.mu.Unlock()
-	go func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", c.target)
-			if err != nil {
-				in.Close()
-				continue
-			}
-			c.mu.Lock()
-			c.conns[in], c.conns[out] = true, true
-			c.mu.Unlock()
-			go func() { io.Copy(out, in); out.Close() }()
-			go func() { io.Copy(in, out); in.Close() }()
+	var dir string
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, "export CONVENE_TEST_POSTGRES='"); ok {
+			state = strings.TrimSuffix(v, "'")
 		}
-	}()
-}
-
-// cut closes the listener and every connection.
-func (c *cuttable) cut() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ln != nil {
-		c.ln.Close()
-		c.ln = nil
+		if v, ok := strings.CutPrefix(line, "export CONVENE_TEST_POSTGRES_DIR='"); ok {
+			dir = strings.TrimSuffix(v, "'")
+		}
 	}
-	for conn := range c.conns {
-		conn.Close()
+	if state == "" || dir == "" {
+		t.Fatalf(".ci/postgres said:\n%s", out)
 	}
-	clear(c.conns)
-}
-
-// restore listens again on the same address.
-func (c *cuttable) restore(t testing.TB) {
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		t.Fatal(err)
+	bin, _ := exec.Command("pg_config", "--bindir").Output()
+	ctl := filepath.Join(strings.TrimSpace(string(bin)), "pg_ctl")
+	if _, err := os.Stat(ctl); err != nil {
+		found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
+		if len(found) == 0 {
+			t.Fatal("no pg_ctl beside .ci/postgres's initdb")
+		}
+		ctl = found[len(found)-1]
 	}
-	c.serve(ln)
+	pgCtl = func(args ...string) {
+		t.Helper()
+		// The server's output goes to the log, not to a pipe it would
+		// hold open after pg_ctl returns.
+		args = append([]string{ctl, "-D", dir, "-w", "-l", filepath.Join(filepath.Dir(dir), "server.log")}, args...)
+		if os.Geteuid() == 0 { // initdb refused root: the cluster runs as its owner
+			fi, _ := os.Stat(dir)
+			owner, err := user.LookupId(fmt.Sprint(fi.Sys().(*syscall.Stat_t).Uid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			args = append([]string{"runuser", "-u", owner.Username, "--"}, args...)
+		}
+		cmd := exec.Command(args[0], args[1:]...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("pg_ctl %v: %v\n%s", args, err, out)
+		}
+	}
+	t.Cleanup(func() {
+		pgCtl("stop", "-m", "immediate")
+		os.RemoveAll(filepath.Dir(dir))
+	})
+	return state, pgCtl
 }
 
 // TestReplicaDatabaseDown: with its database unreachable a replica
@@ -490,10 +484,8 @@ func (c *cuttable) restore(t testing.TB) {
 // does not load an edit, and answers 200 again once the database is
 // back, when SIGHUP loads the edit.
 func TestReplicaDatabaseDown(t *testing.T) {
-	state := testPostgres(t)
+	state, pgCtl := privateCluster(t)
 	u, _ := url.Parse(state)
-	proxy := newCuttable(t, u.Host)
-	u.Host = proxy.addr
 	dir := t.TempDir()
 	config := filepath.Join(dir, "events.toml")
 	os.WriteFile(config, []byte(e2eSchedule), 0o644)
@@ -501,9 +493,9 @@ func TestReplicaDatabaseDown(t *testing.T) {
 	r.ready(t)
 	feed, etag := feedOf(t, r.base, "/calendar.ics")
 
-	proxy.cut()
+	pgCtl("stop", "-m", "fast")
 	var body string
-	waitFor(t, "/readyz fails with the database cut off", func() bool {
+	waitFor(t, "/readyz fails with the database stopped", func() bool {
 		var code int
 		code, body = getStatus(t, http.DefaultClient, r.base+"/readyz")
 		return code == 503
@@ -549,7 +541,7 @@ func TestReplicaDatabaseDown(t *testing.T) {
 		t.Errorf("an edit that could not be recorded in the database changed the feed")
 	}
 
-	proxy.restore(t)
+	pgCtl("restart") // with the options it had (postmaster.opts)
 	waitFor(t, "/readyz answers 200 with the database back", func() bool {
 		code, _ := getStatus(t, http.DefaultClient, r.base+"/readyz")
 		return code == 200
