@@ -256,7 +256,8 @@ func (d *decoder) schedule(raw map[string]any) *Schedule {
 		kind string
 		i    int
 	}
-	ids := map[string]table{}
+	sessions := top.tables("sessions")
+	ids := make(map[string]table, len(sessions))
 	unique := func(kind string, i int, id string) {
 		if id == "" {
 			return
@@ -266,17 +267,15 @@ func (d *decoder) schedule(raw map[string]any) *Schedule {
 		}
 		ids[id] = table{kind, i}
 	}
-	sessions := top.tables("sessions")
 	if len(sessions) > 0 {
 		s.Sessions = make([]Session, 0, len(sessions))
 	}
 	for i, v := range sessions {
-		path := "sessions[" + strconv.Itoa(i) + "]"
 		var ss Session
 		if pt, ok := v.(*parsedTable); ok { // Reparse
-			ss = d.cachedSession(path, pt, &s.Calendar)
+			ss = d.cachedSession(i, pt, &s.Calendar)
 		} else {
-			ss = d.session(path, v, &s.Calendar)
+			ss = d.session(sessionPath(i), v, &s.Calendar)
 		}
 		unique("sessions", i, ss.ID)
 		s.Sessions = append(s.Sessions, ss)
@@ -290,6 +289,9 @@ func (d *decoder) schedule(raw map[string]any) *Schedule {
 	top.done()
 	return s
 }
+
+// sessionPath is the path of the session at index i, for messages.
+func sessionPath(i int) string { return "sessions[" + strconv.Itoa(i) + "]" }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 

@@ -115,12 +115,13 @@ type parsedTable struct {
 	cal     Calendar
 }
 
-// cachedSession reads the session of pt at path, or returns the one
-// kept.
-func (d *decoder) cachedSession(path string, pt *parsedTable, cal *Calendar) Session {
+// cachedSession reads the session of pt, the one at index i, or returns
+// the one kept.
+func (d *decoder) cachedSession(i int, pt *parsedTable, cal *Calendar) Session {
 	if pt.session != nil && pt.cal == *cal {
 		return *pt.session
 	}
+	path := sessionPath(i)
 	raw := pt.raw
 	if raw == nil { // kept, but the calendar's defaults changed
 		var one map[string]any

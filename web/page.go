@@ -212,7 +212,9 @@ func pastYears(s *schedule.Schedule, now time.Time, n int) ([]yearLink, []schedu
 		latest = slices.Insert(latest, i, o)[:min(len(latest)+1, n)]
 	}
 	zone := s.Calendar.Zone
-	for i := range s.Sessions {
+	// From the last: a file lists its sessions oldest first, and then
+	// the latest are found at once and none after them is built.
+	for i := len(s.Sessions) - 1; i >= 0; i-- {
 		ss := &s.Sessions[i]
 		if ss.End.IsZero() { // not read from a file
 			if o := s.Single(ss); yearOf(s, o, now) != 0 && keep(yearOf(s, o, now), o.Start, o.Key()) {
