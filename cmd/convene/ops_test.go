@@ -301,12 +301,20 @@ func TestReadiness(t *testing.T) {
 	}
 }
 
+// waitFor polls cond until it holds, failing the test after 10 s.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	waitUntilFor(t, 10*time.Second, what, cond)
+}
+
+// waitUntilFor polls cond every 20 ms until it holds, failing the test
+// after timeout.
+func waitUntilFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

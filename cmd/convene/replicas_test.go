@@ -242,17 +242,6 @@ func clearMailpit(t testing.TB, api string) {
 	}
 }
 
-func waitUntilFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // sentBy counts the outbox rows of state sent, by the replica that sent
 // them (claimed_by).
 func sentBy(t testing.TB, state string) map[string]int {
