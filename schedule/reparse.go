@@ -70,39 +70,69 @@ func Reparse(prev *Schedule, name string, data []byte) (*Schedule, error) {
 // table of its kind.
 func decodeTables(chunks []tableText, old map[string]*parsedTable) (tables []*parsedTable, ok bool) {
 	tables = make([]*parsedTable, len(chunks))
-	var todo []int
+	// Runs of up to tableBatch chunks of one kind are decoded together,
+	// as one text: a call of the decoder costs as much as a few tables.
+	var batches [][]int
 	for i, c := range chunks {
-		if tables[i] = old[c.text]; tables[i] == nil {
-			todo = append(todo, i)
+		if tables[i] = old[c.text]; tables[i] != nil {
+			continue
+		}
+		if n := len(batches); n > 0 && len(batches[n-1]) < tableBatch && chunks[batches[n-1][0]].kind == c.kind {
+			batches[n-1] = append(batches[n-1], i)
+		} else {
+			batches = append(batches, []int{i})
 		}
 	}
 	var next atomic.Int64
 	var failed atomic.Bool
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(todo)/64+1) {
+	for range min(runtime.GOMAXPROCS(0), len(batches)) {
 		wg.Go(func() {
 			for !failed.Load() {
 				n := int(next.Add(1)) - 1
-				if n >= len(todo) {
+				if n >= len(batches) {
 					return
 				}
-				c := chunks[todo[n]]
-				var one map[string]any
-				if _, err := toml.Decode(c.text, &one); err != nil {
+				if !decodeBatch(chunks, batches[n], tables) {
 					failed.Store(true)
-					return
 				}
-				v, ok := only(one, c.kind)
-				if !ok {
-					failed.Store(true)
-					return
-				}
-				tables[todo[n]] = &parsedTable{text: c.text, raw: v}
 			}
 		})
 	}
 	wg.Wait()
 	return tables, !failed.Load()
+}
+
+const tableBatch = 128
+
+// decodeBatch decodes the chunks at the indexes batch, all of one kind,
+// into tables. It reports whether they are that many tables of the kind.
+func decodeBatch(chunks []tableText, batch []int, tables []*parsedTable) bool {
+	kind := chunks[batch[0]].kind
+	var text strings.Builder
+	for _, i := range batch {
+		text.WriteString(chunks[i].text)
+	}
+	var m map[string]any
+	if _, err := toml.Decode(text.String(), &m); err != nil {
+		return false
+	}
+	var l []any
+	switch v := m[kind].(type) {
+	case []map[string]any:
+		for _, t := range v {
+			l = append(l, t)
+		}
+	case []any:
+		l = v
+	}
+	if len(m) != 1 || len(l) != len(batch) {
+		return false
+	}
+	for j, i := range batch {
+		tables[i] = &parsedTable{text: chunks[i].text, raw: l[j]}
+	}
+	return true
 }
 
 // parsedTable is one [[sessions]] or [[series]] table of a file: as
