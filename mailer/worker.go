@@ -117,7 +117,7 @@ func New(o Options) (*Worker, error) {
 	def(&o.RetryBase, 30*time.Second)
 	def(&o.RetryMax, 30*time.Minute)
 	def(&o.PauseFor, 5*time.Minute)
-	def(&o.Lease, 2*time.Minute)
+	def(&o.Lease, 3*time.Minute)
 	o.Connections = max(o.Connections, 1)
 	if o.Now == nil {
 		o.Now = time.Now

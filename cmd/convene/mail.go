@@ -29,6 +29,7 @@ type mailConfig struct {
 	dkimKey, dkimSel   string
 	grace, noticeDelay time.Duration
 	lease              time.Duration
+	smtpTimeout        time.Duration // of --smtp, set by transport
 	rate               float64
 	connections        int
 }
@@ -41,7 +42,7 @@ func addMailFlags(fs *flag.FlagSet) *mailConfig {
 	fs.DurationVar(&c.noticeDelay, "notice-delay", 5*time.Minute, "how long a change to a meeting must stand before members are told of it (moved, cancelled, back on) and before its reminders go out; a change reverted sooner sends nothing")
 	fs.Float64Var(&c.rate, "send-rate", 0, "at most this many emails per second (0: no limit)")
 	fs.IntVar(&c.connections, "smtp-connections", 1, "how many connections to the SMTP server may carry reminders at once (a crash can resend as many)")
-	fs.DurationVar(&c.lease, "outbox-lease", 2*time.Minute, "with a PostgreSQL --state, how long a replica holds the reminders it is sending: another takes them over this long after it died (must outlast one SMTP transaction)")
+	fs.DurationVar(&c.lease, "outbox-lease", 3*time.Minute, "with a PostgreSQL --state, how long a replica holds the reminders it is sending: another takes them over this long after it died (at least 4 × the SMTP timeout, which is 30s unless --smtp sets ?timeout=)")
 	return c
 }
 
@@ -74,6 +75,7 @@ func (c *mailConfig) transport() (mailer.Transport, slog.Attr, error) {
 		return nil, slog.Attr{}, usageError{fmt.Errorf("--smtp: %w", err)}
 	}
 	cfg.Connections = c.connections // 0 (send-test) is 1
+	c.smtpTimeout = cfg.Timeout
 	t, err := mailer.NewSMTP(cfg)
 	if err != nil {
 		return nil, slog.Attr{}, err
@@ -127,6 +129,18 @@ type recipientList struct {
 
 func (l *recipientList) recipients(ctx context.Context, s *schedule.Schedule) ([]mailer.Recipient, error) {
 	return recipients(ctx, s, l.store, l.unsubscribeURL)
+}
+
+// checkLease refuses an --outbox-lease that a reminder in flight could
+// outlast, which another replica would then send again: a row is claimed
+// while the connection may still carry the previous message, and each
+// transaction may take the dial's timeout and the SMTP timeout.
+func (c *mailConfig) checkLease() error {
+	if least := 4 * c.smtpTimeout; c.lease < least {
+		return usageError{fmt.Errorf("--outbox-lease %v is shorter than a reminder may take to send (4 × the SMTP timeout %v): "+
+			"another replica could take it over and send it twice; set --outbox-lease %v or more, or a shorter ?timeout= in --smtp", c.lease, c.smtpTimeout, least)}
+	}
+	return nil
 }
 
 // newWorker returns the reminder worker of serve, sending through t.

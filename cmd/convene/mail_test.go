@@ -119,3 +119,27 @@ func TestServeWarnsUnsigned(t *testing.T) {
 	want := `"level":"WARN","msg":"no DKIM key (--dkim-key or CONVENE_DKIM_KEY): reminders go out unsigned`
 	waitFor(t, "serve logs "+want+":\n"+logs.String(), func() bool { return strings.Contains(logs.String(), want) })
 }
+
+// An --outbox-lease shorter than a reminder may take to send would let
+// another replica send it again: serve refuses it on a shared state.
+func TestCheckLease(t *testing.T) {
+	for _, tc := range []struct {
+		lease, timeout time.Duration
+		ok             bool
+	}{
+		{3 * time.Minute, 30 * time.Second, true},
+		{2 * time.Minute, 30 * time.Second, true},
+		{119 * time.Second, 30 * time.Second, false},
+		{4 * time.Second, time.Second, true},
+		{3 * time.Second, time.Second, false},
+	} {
+		c := &mailConfig{lease: tc.lease, smtpTimeout: tc.timeout}
+		err := c.checkLease()
+		if (err == nil) != tc.ok {
+			t.Errorf("lease %v, timeout %v: err = %v, want ok %v", tc.lease, tc.timeout, err, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "--outbox-lease "+(4*tc.timeout).String()+" or more") {
+			t.Errorf("error does not say the least lease: %v", err)
+		}
+	}
+}

@@ -173,8 +173,8 @@ func newFleet(t testing.TB, state string, n int, smtp string, names ...string) *
 	}
 	addMembers(t, state, n)
 	for _, name := range names {
-		r := startReplica(t, name, f.dir, "--config", f.config, "--state", state, "--smtp", "smtp://"+smtp+"?tls=none",
-			"--notice-delay", "1s", "--outbox-lease", "3s", "--outbox", filepath.Join(f.dir, "outbox-"+name))
+		r := startReplica(t, name, f.dir, "--config", f.config, "--state", state, "--smtp", "smtp://"+smtp+"?tls=none&timeout=1s",
+			"--notice-delay", "1s", "--outbox-lease", "4s", "--outbox", filepath.Join(f.dir, "outbox-"+name))
 		f.replicas = append(f.replicas, r)
 	}
 	for _, r := range f.replicas {

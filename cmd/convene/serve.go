@@ -102,6 +102,12 @@ func openDaemon(ctx context.Context, c *serveConfig, log *slog.Logger) (d *daemo
 	if err != nil {
 		return nil, err
 	}
+	if store.IsPostgres(c.state) {
+		if err := c.mail.checkLease(); err != nil {
+			t.Close()
+			return nil, err
+		}
+	}
 	rcpts := &recipientList{store: d.store}                                               // gets the page's unsubscribe links below
 	if d.worker, err = newWorker(c.mail, d.store, t, rcpts, d.metrics, log); err != nil { // closes t when it stops
 		t.Close()
