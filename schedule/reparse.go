@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,7 +22,12 @@ func Reparse(prev *Schedule, name string, data []byte) (*Schedule, error) {
 	if len(data) > MaxFileSize {
 		return Parse(name, data)
 	}
-	head, chunks, ok := splitTables(string(data))
+	var prevCut *cutText
+	if prev != nil {
+		prevCut = prev.cut
+	}
+	text := string(data)
+	head, chunks, ok := splitAgain(prevCut, text)
 	if !ok {
 		return Parse(name, data)
 	}
@@ -60,7 +66,7 @@ func Reparse(prev *Schedule, name string, data []byte) (*Schedule, error) {
 		return nil, d.sorted()
 	}
 	d.finish(s)
-	s.tables = tables
+	s.tables, s.cut = tables, newCut(text, head, chunks)
 	return s, nil
 }
 
@@ -184,9 +190,18 @@ type tableText struct {
 // taken for one; ok is false when a header other than a session's or a
 // series' own follows the first of them.
 func splitTables(text string) (head string, tables []tableText, ok bool) {
+	head, tables, _, ok = scanTables(text, 0, nil)
+	return head, tables, ok
+}
+
+// scanTables is splitTables from position from, the start of the text
+// or of a table's header, up to the first header after from at which
+// stop, if set, says to stop: rest is where it stopped (len(text) at
+// the end).
+func scanTables(text string, from int, stop func(pos int) bool) (head string, tables []tableText, rest int, ok bool) {
 	var sc valueScanner
 	start, kind := -1, ""
-	pos := 0
+	pos := from
 	for pos < len(text) {
 		end := strings.IndexByte(text[pos:], '\n')
 		next := len(text)
@@ -207,6 +222,9 @@ func splitTables(text string) (head string, tables []tableText, ok bool) {
 			if strings.HasPrefix(t, "[[") && (name == "sessions" || name == "series") {
 				if start >= 0 {
 					tables = append(tables, tableText{kind, text[start:pos]})
+					if stop != nil && stop(pos) {
+						return head, tables, pos, true
+					}
 				} else {
 					head = text[:pos]
 				}
@@ -214,7 +232,7 @@ func splitTables(text string) (head string, tables []tableText, ok bool) {
 				break
 			}
 			if start >= 0 && !strings.HasPrefix(name, kind+".") {
-				return "", nil, false
+				return "", nil, 0, false
 			}
 		default:
 			if _, value, found := strings.Cut(t, "="); found {
@@ -224,10 +242,101 @@ func splitTables(text string) (head string, tables []tableText, ok bool) {
 		pos = next
 	}
 	if start < 0 {
-		return text, nil, true
+		return text, nil, len(text), true
 	}
 	tables = append(tables, tableText{kind, text[start:]})
-	return head, tables, true
+	return head, tables, len(text), true
+}
+
+// cutText is a text as splitTables cut it, with where each table starts.
+type cutText struct {
+	text   string
+	tables []tableText
+	starts []int
+}
+
+func newCut(text, head string, tables []tableText) *cutText {
+	c := &cutText{text: text, tables: tables, starts: make([]int, len(tables))}
+	pos := len(head)
+	for i, t := range tables {
+		c.starts[i] = pos
+		pos += len(t.text)
+	}
+	return c
+}
+
+// splitAgain is splitTables for text, a new version of the text prev
+// was cut from (nil: none). The text that did not change, before the
+// first byte that did and after the last, keeps its tables, moved: only
+// the tables between are scanned again, from the one before the first
+// change (whose end a changed header would move) up to the first header
+// in the unchanged end that began a table of prev.
+func splitAgain(prev *cutText, text string) (head string, tables []tableText, ok bool) {
+	if prev == nil || len(prev.tables) == 0 {
+		return splitTables(text)
+	}
+	old, starts := prev.text, prev.starts
+	p := commonPrefix(old, text)
+	// The table holding the first change, and the one before it, are
+	// scanned again; a change in the first table or before it, anew.
+	j, _ := slices.BinarySearch(starts, p+1)
+	from := j - 2
+	if from < 0 {
+		return splitTables(text)
+	}
+	delta := len(text) - len(old)
+	same := len(text) - commonSuffix(old[p:], text[p:]) // text[same:] did not change
+	k := len(starts)
+	_, mid, rest, ok := scanTables(text, starts[from], func(pos int) bool {
+		i, found := slices.BinarySearch(starts, pos-delta)
+		if pos >= same && found {
+			k = i
+			return true
+		}
+		return false
+	})
+	if !ok {
+		return "", nil, false
+	}
+	tables = make([]tableText, 0, len(prev.tables)+len(mid)+1)
+	for i := range from {
+		tables = append(tables, tableText{prev.tables[i].kind, text[starts[i]:starts[i+1]]})
+	}
+	tables = append(tables, mid...)
+	if rest < len(text) {
+		for i := k; i < len(starts); i++ {
+			end := len(old)
+			if i+1 < len(starts) {
+				end = starts[i+1]
+			}
+			tables = append(tables, tableText{prev.tables[i].kind, text[starts[i]+delta : end+delta]})
+		}
+	}
+	return text[:starts[0]], tables, true
+}
+
+// commonPrefix returns how many bytes a and b begin with in common.
+func commonPrefix(a, b string) int {
+	n, i := min(len(a), len(b)), 0
+	for i+4096 <= n && a[i:i+4096] == b[i:i+4096] {
+		i += 4096
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
+}
+
+// commonSuffix returns how many bytes a and b end with in common.
+func commonSuffix(a, b string) int {
+	n, i := min(len(a), len(b)), 0
+	for i+4096 <= n && a[len(a)-i-4096:len(a)-i] == b[len(b)-i-4096:len(b)-i] {
+		i += 4096
+	}
+	for i < n && a[len(a)-1-i] == b[len(b)-1-i] {
+		i++
+	}
+	return i
 }
 
 // only returns the one table of the array kind in m, decoded from the

@@ -82,7 +82,11 @@ func TestReparseMatchesParse(t *testing.T) {
 		if (tables == nil) != trailing {
 			t.Fatalf("round %d: tables kept %v with a table after the sessions %v", round, tables != nil, trailing)
 		}
-		got.tables, want.tables = nil, nil
+		cut := got.cut
+		if h, c, ok := splitTables(string(data)); ok && (cut == nil || cut.text != string(data) || !reflect.DeepEqual(cut.tables, c) || h != cut.text[:len(h)]) {
+			t.Fatalf("round %d: the text was cut otherwise than splitTables cuts it", round)
+		}
+		got.tables, want.tables, got.cut, want.cut = nil, nil, nil, nil
 		// A session that keeps its Origin is the one it was.
 		before := map[*Session]Session{}
 		if prev != nil {
@@ -105,7 +109,7 @@ func TestReparseMatchesParse(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("round %d: Reparse and Parse differ", round)
 		}
-		got.tables, got.Sessions = tables, sessions
+		got.tables, got.Sessions, got.cut = tables, sessions, cut
 		prev = got
 	}
 	if kept == 0 {
@@ -126,5 +130,59 @@ func TestSplitTables(t *testing.T) {
 	}
 	if _, _, ok := splitTables(text + "[reminders]\nbefore = []\n"); ok {
 		t.Error("a [reminders] table after the series was cut")
+	}
+}
+
+// TestSplitAgainMatchesSplit: cutting a text again from the cut of its
+// previous version gives what cutting it anew gives, over random edits
+// at random places: lines, headers, multi-line strings opened and
+// closed, other tables, text inserted, removed and replaced (by text as
+// long or not).
+func TestSplitAgainMatchesSplit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	pieces := []string{
+		"[[sessions]]\nid = \"a\"\n", "[[series]]\nid = \"b\"\n", "[[series.changes]]\nx = 1\n",
+		"title = \"t\"\n", "description = \"\"\"\n", "\"\"\"\n", "d = '''\n[[sessions]]\n'''\n",
+		"# [[sessions]]\n", "\n", "[reminders]\n", "links = [\n", "]\n", "x", "[[", "sessions]]\n", "'",
+	}
+	text := "[calendar]\nname = \"G\"\n"
+	for range 30 {
+		text += pieces[rng.IntN(3)] + pieces[3]
+	}
+	for round := range 3000 {
+		head, tables, ok := splitTables(text)
+		var cut *cutText
+		if ok {
+			cut = newCut(text, head, tables)
+		}
+		next := text
+		for range 1 + rng.IntN(3) {
+			i := rng.IntN(len(next) + 1)
+			j := min(len(next), i+rng.IntN(40))
+			switch piece := pieces[rng.IntN(len(pieces))]; rng.IntN(4) {
+			case 0:
+				next = next[:i] + piece + next[i:]
+			case 1:
+				next = next[:i] + next[j:]
+			case 2: // as long as what it replaces: the tables after do not move
+				next = next[:i] + piece + next[min(len(next), i+len(piece)):]
+			default:
+				next = next[:i] + pieces[rng.IntN(len(pieces))] + next[j:]
+			}
+		}
+		wh, wt, wok := splitTables(next)
+		gh, gt, gok := splitAgain(cut, next)
+		if gok != wok || wok && (gh != wh || !reflect.DeepEqual(gt, wt)) {
+			t.Fatalf("round %d: splitAgain differs from splitTables\nbefore:\n%s\nafter:\n%s", round, text, next)
+		}
+		if wok && len(wt) > 3 || rng.IntN(8) == 0 {
+			text = next
+		}
+		if len(text) > 4000 || len(wt) < 2 && rng.IntN(4) == 0 {
+			text = "[calendar]\nname = \"G\"\n"
+			for range 30 {
+				text += pieces[rng.IntN(3)] + pieces[3]
+			}
+		}
 	}
 }

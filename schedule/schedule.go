@@ -34,6 +34,7 @@ type Schedule struct {
 	Warnings []Problem
 
 	tables map[string]*parsedTable // by text, for Reparse
+	cut    *cutText                // the text the tables were cut from
 }
 
 // Calendar holds the group-wide settings and defaults.
