@@ -27,6 +27,7 @@ func (w *Worker) sendBatch(ctx context.Context, rows []store.OutboxRow) error {
 	type result struct {
 		r   store.OutboxRow
 		err error
+		at  time.Time // when the transaction ended
 	}
 	results := make(chan result, w.o.Connections)
 	inflight := 0
@@ -34,7 +35,7 @@ func (w *Worker) sendBatch(ctx context.Context, rows []store.OutboxRow) error {
 	finish := func() {
 		res := <-results
 		inflight--
-		if err := w.record(ctx, res.r, res.err); err != nil && failed == nil {
+		if err := w.record(ctx, res.r, res.err, res.at); err != nil && failed == nil {
 			failed = err
 		}
 	}
@@ -67,7 +68,10 @@ func (w *Worker) sendBatch(ctx context.Context, rows []store.OutboxRow) error {
 			}
 		}
 		inflight++
-		go func() { results <- result{r, w.o.Transport.Send(ctx, m)} }()
+		go func() {
+			err := w.o.Transport.Send(ctx, m)
+			results <- result{r, err, w.o.Now()}
+		}()
 	}
 	for inflight > 0 {
 		finish()
@@ -196,16 +200,17 @@ func (w *Worker) claim(ctx context.Context, r store.OutboxRow, pre rendered) (*M
 	return m, nil
 }
 
-// record records how the transaction of claimed row r ended: err is
-// Transport.Send's.
-func (w *Worker) record(ctx context.Context, r store.OutboxRow, err error) error {
+// record records how the transaction of claimed row r ended at at: err
+// is Transport.Send's. (The next row's claim, which may wait for the rate
+// limit, can come between.)
+func (w *Worker) record(ctx context.Context, r store.OutboxRow, err error, at time.Time) error {
 	st := w.o.Store
 	bg := context.WithoutCancel(ctx) // a claimed row's state must be recorded
 	if err == nil {
 		w.connFails = 0
 		w.sent.Store(true)
-		w.o.Log.Info("sent", append(rowAttrs(r), "late", w.o.Now().Sub(r.Due).Round(time.Millisecond))...)
-		if err := st.MarkSent(bg, r.ID, w.o.Now()); err != nil {
+		w.o.Log.Info("sent", append(rowAttrs(r), "late", at.Sub(r.Due).Round(time.Millisecond))...)
+		if err := st.MarkSent(bg, r.ID, at); err != nil {
 			return err
 		}
 		if addr := strings.ToLower(r.Recipient); w.refusing[addr] && r.Kind == KindReminder {
