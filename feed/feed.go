@@ -49,7 +49,16 @@ type Set struct {
 	// and the series' by path, the sessions' by id.
 	docs        map[string]builtDoc
 	sessionDocs map[string]builtDoc
+	// id tells sets apart; when this set is the one numbered base with
+	// the documents of changed replaced, and no other document added or
+	// removed, base is that number (else 0), so that Handler.Swap
+	// replaces those alone.
+	id, base uint64
+	changed  []string // URL paths
 }
+
+// setIDs numbers sets.
+var setIDs atomic.Uint64
 
 // builtDoc is a document laid out and the Doc assembled from it.
 type builtDoc struct {
@@ -172,6 +181,16 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 			set.comps[c.key] = c
 		}
 	}
+	set.id = setIDs.Add(1)
+	if prev != nil && len(set.Sessions) == len(s.Sessions) && sameSeries(prev, s) {
+		set.base = prev.id
+		for id := range newSessions {
+			set.changed = append(set.changed, "/sessions/"+id+".ics")
+		}
+		for name := range docs {
+			set.changed = append(set.changed, name)
+		}
+	}
 	if len(set.Sessions) != len(s.Sessions) {
 		docs, out := make(map[string]builtDoc, len(s.Sessions)), make(map[string]Doc, len(s.Sessions))
 		for i := range s.Sessions {
@@ -195,6 +214,34 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 		}
 	}
 	return set, nil
+}
+
+// sameSeries reports whether s has the series prev was rendered with, by
+// id.
+func sameSeries(prev *Set, s *schedule.Schedule) bool {
+	if len(prev.Series) != len(s.Series) {
+		return false
+	}
+	for i := range s.Series {
+		if _, ok := prev.Series[s.Series[i].ID]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// byPath returns the document at a URL path.
+func (set *Set) byPath(path string) (Doc, bool) {
+	if path == "/calendar.ics" {
+		return set.All, true
+	}
+	if id, ok := strings.CutPrefix(path, "/series/"); ok {
+		d, ok := set.Series[strings.TrimSuffix(id, ".ics")]
+		return d, ok
+	}
+	id, _ := strings.CutPrefix(path, "/sessions/")
+	d, ok := set.Sessions[strings.TrimSuffix(id, ".ics")]
+	return d, ok
 }
 
 // cloneOrMake returns a copy of the map of prev that field gives, or an

@@ -30,8 +30,9 @@ import (
 // machine of two cores would wait for. A document that did not change
 // keeps its compressed form across swaps.
 type Handler struct {
-	docs atomic.Pointer[map[string]*entry]
-	mu   sync.Mutex // one Swap at a time
+	docs   atomic.Pointer[map[string]*entry]
+	mu     sync.Mutex // one Swap at a time
+	served uint64     // the id of the Set swapped in last; under mu
 	// Observe, if set, is told the status of every answer. It is called
 	// in the request's path, so it must be cheap (a counter's Inc).
 	Observe func(status int)
@@ -77,13 +78,23 @@ func (h *Handler) Swap(set *Set) {
 		old = *p
 	}
 	docs := maps.Clone(old)
-	if docs == nil {
+	switch {
+	case docs != nil && set.base != 0 && set.base == h.served:
+		// set is the one served with the documents of set.changed
+		// replaced: those are all there is to look at.
+		var v headerValues
+		for _, path := range set.changed {
+			d, _ := set.byPath(path)
+			putDoc(docs, docs, path, d, &v)
+		}
+	case docs == nil:
 		docs = map[string]*entry{}
-	}
-	if !putDocs(docs, docs, set) { // some were removed: without them
+		putDocs(docs, old, set)
+	case !putDocs(docs, docs, set): // some were removed: without them
 		docs = map[string]*entry{}
 		putDocs(docs, old, set)
 	}
+	h.served = set.id
 	h.docs.Store(&docs)
 }
 
@@ -92,28 +103,10 @@ func (h *Handler) Swap(set *Set) {
 // whether docs then holds the documents of set and no others.
 func putDocs(docs, old map[string]*entry, set *Set) bool {
 	n := 0
-	// The documents of a first render share their Last-Modified, and
-	// many their length: each value is held once.
-	lengths, modified := map[int][]string{}, map[int64][]string{}
+	var v headerValues
 	put := func(path string, d Doc) {
 		n++
-		if e := old[path]; e != nil && e.identity.etag() == d.ETag && e.identity.doc.Modified.Equal(d.Modified) {
-			docs[path] = e
-			return
-		}
-		length := lengths[d.Len()]
-		if length == nil {
-			length = []string{strconv.Itoa(d.Len())}
-			lengths[d.Len()] = length
-		}
-		e := &entry{identity: encoding{doc: d, etags: []string{d.ETag}, length: length}}
-		if t := d.Modified.Unix(); !d.Modified.IsZero() && t != 0 {
-			if modified[t] == nil {
-				modified[t] = []string{d.Modified.UTC().Format(http.TimeFormat)}
-			}
-			e.lastModified = modified[t]
-		}
-		docs[path] = e
+		putDoc(docs, old, path, d, &v)
 	}
 	put("/calendar.ics", set.All)
 	for id, d := range set.Series {
@@ -123,6 +116,48 @@ func putDocs(docs, old map[string]*entry, set *Set) bool {
 		put("/sessions/"+id+".ics", d)
 	}
 	return len(docs) == n
+}
+
+// putDoc puts the entry of d, at path, into docs: old's when d did not
+// change, else a new one with its header values from v.
+func putDoc(docs, old map[string]*entry, path string, d Doc, v *headerValues) {
+	if e := old[path]; e != nil && e.identity.etag() == d.ETag && e.identity.doc.Modified.Equal(d.Modified) {
+		docs[path] = e
+		return
+	}
+	e := &entry{identity: encoding{doc: d, etags: []string{d.ETag}, length: v.length(d.Len())}}
+	if t := d.Modified.Unix(); !d.Modified.IsZero() && t != 0 {
+		e.lastModified = v.modified(d.Modified)
+	}
+	docs[path] = e
+}
+
+// headerValues holds each Content-Length and Last-Modified header value once:
+// the documents of a first render share their Last-Modified, and many
+// their length.
+type headerValues struct {
+	lengths   map[int][]string
+	modifieds map[int64][]string
+}
+
+func (v *headerValues) length(n int) []string {
+	if v.lengths == nil {
+		v.lengths = map[int][]string{}
+	}
+	if v.lengths[n] == nil {
+		v.lengths[n] = []string{strconv.Itoa(n)}
+	}
+	return v.lengths[n]
+}
+
+func (v *headerValues) modified(t time.Time) []string {
+	if v.modifieds == nil {
+		v.modifieds = map[int64][]string{}
+	}
+	if v.modifieds[t.Unix()] == nil {
+		v.modifieds[t.Unix()] = []string{t.UTC().Format(http.TimeFormat)}
+	}
+	return v.modifieds[t.Unix()]
 }
 
 // gzipped returns the gzip form of e, compressing it on first use.
