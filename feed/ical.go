@@ -12,8 +12,8 @@ import (
 	"github.com/convene/convene/schedule"
 )
 
-// This file is the only place that meets golang-ical v0.3.4, and it wraps
-// the library's gaps:
+// This file wraps the gaps of golang-ical v0.3.4, for every other file of
+// the package that builds components:
 //   - it writes LF unless told otherwise: serialize always asks for CRLF;
 //   - SetStartAt with WithTZID still writes a UTC time with Z: date-times
 //     are formatted here and set as plain values;

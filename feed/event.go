@@ -1,0 +1,260 @@
+package feed
+
+// One occurrence as a VEVENT: the component, serialized once and stamped
+// with its version, and the renderer that makes it from the schedule.
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	ics "github.com/arran4/golang-ical"
+
+	"github.com/convene/convene/schedule"
+	"github.com/convene/convene/store"
+)
+
+// component is a VEVENT with the content that its fingerprint covers.
+type component struct {
+	key   string // UID, plus RECURRENCE-ID for an override
+	print string
+	sum   [sha256.Size]byte // of print
+	title string
+	// The stamped VEVENT is print without its END line, then stamped:
+	// the properties from the state store and END.
+	stamped []byte
+	v       store.Version // stamped
+	in      *sessionInput // what a session's event was made from; nil for a series'
+	// origin is the Origin of the session in was read from
+	origin *schedule.Session
+	named  bool // it names its zone in a TZID
+	zone   *time.Location
+	gmt    bool      // it writes times in gmt
+	from   time.Time // earliest instant it names
+	to     time.Time // latest instant it names
+}
+
+// stamp sets stamped: the properties that come from the state store,
+// which follow the VEVENT as serialized for its fingerprint (text), and
+// END. Each event is serialized once, however many documents hold it.
+//
+// It reports whether it wrote stamped: not when c, kept from the
+// previous render, has the version it was stamped with.
+func (c *component) stamp(v store.Version) bool {
+	if c.stamped != nil && c.v == v {
+		return false
+	}
+	c.v = v
+	var props ics.ComponentBase
+	stamp(&props, ics.ComponentPropertyDtstamp, v.Modified)
+	stamp(&props, ics.ComponentPropertyCreated, v.Created)
+	stamp(&props, ics.ComponentPropertyLastModified, v.Modified)
+	props.AddProperty(ics.ComponentPropertySequence, fmt.Sprint(v.Sequence))
+	var b bytes.Buffer
+	b.Grow(120)
+	for _, p := range props.Properties {
+		_ = p.SerializeTo(&b, serialConfig())
+	}
+	b.WriteString(eventEnd)
+	c.stamped = b.Bytes()
+	return true
+}
+
+var eventEnd = "END:" + string(ics.ComponentVEvent) + crlf
+
+// text returns the VEVENT as serialized for its fingerprint, without its
+// END line: the bytes of print, which documents refer to rather than copy
+// (a writer must not modify what it is given, io.Writer says).
+func (c *component) text() []byte {
+	return unsafe.Slice(unsafe.StringData(c.print), len(c.print)-len(eventEnd))
+}
+
+type zoneKey struct {
+	zone     string
+	from, to int // years
+}
+
+// timezones caches VTIMEZONEs across renders: building one walks the
+// zone's transitions and takes milliseconds, and Set.Event, called for
+// every occurrence a page offers, would build them again each time. The
+// components are only read once built, and there are few: one per zone
+// and span of years.
+var timezones sync.Map // zoneKey -> serialized VTIMEZONE
+
+func cachedTimezone(k zoneKey, loc *time.Location) []byte {
+	if tz, ok := timezones.Load(k); ok {
+		return tz.([]byte)
+	}
+	tz := Timezone(loc, time.Date(k.from, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(k.to+1, 1, 1, 0, 0, 0, 0, time.UTC))
+	var b bytes.Buffer
+	_ = tz.SerializeTo(&b, serialConfig())
+	timezones.Store(k, b.Bytes())
+	return b.Bytes()
+}
+
+type renderer struct {
+	s    *schedule.Schedule
+	segs map[string][]segment // see segments
+	prev *Set                 // the previous render, or nil
+	// its documents, when their heads are the same
+	prevDocs, prevSessionDocs map[string]builtDoc
+	uidSuffix                 string // what UID adds to an id
+	// head and tail of every document's calendar properties, either
+	// side of its name (shared, see head)
+	headStart, headEnd []byte
+}
+
+// odd reports whether o is an occurrence of a series that clients would
+// place differently from its RRULE alone, so the feed states its instants
+// in an override (RECURRENCE-ID): one whose start is in a gap or an
+// overlap, or one that spans a change of UTC offset, whose end ical.js
+// finds by adding the length to the wall clock (Time.addDuration).
+func (r *renderer) odd(o schedule.Occurrence) bool {
+	if !o.Series || r.seriesFixed(o.ID) {
+		return false
+	}
+	_, from := o.Start.In(o.Zone).Zone()
+	_, to := o.End.In(o.Zone).Zone()
+	return o.Fit != schedule.Exact || from != to
+}
+
+func (r *renderer) key(o schedule.Occurrence) string {
+	uid := r.uid(o)
+	if o.Series && (o.Changed || r.odd(o)) {
+		return uid + "|" + o.Original.Format(localFormat)
+	}
+	return uid
+}
+
+// event builds the VEVENT of o. For a segment of a series (see
+// segments), o is its first occurrence and seg the segment.
+func (r *renderer) event(o schedule.Occurrence, seg *segment) *component {
+	key := r.key(o)
+	var sr *schedule.Series
+	if seg != nil {
+		key = seg.uid
+		sr = r.series(o.ID)
+	}
+	ev := ics.NewEvent(r.uid(o))
+	c := &ev.ComponentBase
+	fixed := sr != nil && sr.Start.Fixed
+	if sr != nil {
+		r.originalTime(c, ics.ComponentPropertyDtStart, sr, o.Original)
+		switch {
+		case fixed:
+			dateTime(c, ics.ComponentPropertyDtEnd, o.End, o.Zone, true)
+		case o.Fit == schedule.Exact && unambiguous(o.End, o.Zone):
+			wallTime(c, ics.ComponentPropertyDtEnd, schedule.Wall(o.End, o.Zone), o.Zone, false)
+		default:
+			// DTSTART or DTEND would name a wall clock in a gap or an
+			// overlap, which clients read differently, and their
+			// difference is the length of every occurrence: state it.
+			c.AddProperty(ics.ComponentPropertyDuration, duration(o.End.Sub(o.Start)))
+		}
+		c.AddProperty(ics.ComponentPropertyRrule, seg.rule)
+		skipped := map[time.Time]bool{}
+		for _, w := range sr.Skip {
+			skipped[w] = true
+			if r.segmentOf(sr, w).uid == seg.uid && !seg.rdate[w] { // a skipped RDATE is left out
+				r.originalTime(c, ics.ComponentPropertyExdate, sr, w)
+			}
+		}
+		for _, w := range seg.rdates {
+			if !skipped[w] {
+				r.originalTime(c, ics.ComponentPropertyRdate, sr, w)
+			}
+		}
+	} else {
+		dateTime(c, ics.ComponentPropertyDtStart, o.Start, o.Zone, false)
+		dateTime(c, ics.ComponentPropertyDtEnd, o.End, o.Zone, false)
+		if o.Series {
+			r.originalTime(c, ics.ComponentPropertyRecurrenceId, r.series(o.ID), o.Original)
+		}
+	}
+	c.AddProperty(ics.ComponentPropertySummary, text(o.Title))
+	if d := r.description(o); d != "" {
+		c.AddProperty(ics.ComponentPropertyDescription, text(d))
+	}
+	if o.Location != "" {
+		c.AddProperty(ics.ComponentPropertyLocation, text(o.Location))
+		if o.JoinURL() != "" {
+			property(c, ics.ComponentProperty("CONFERENCE"), uri(o.Location),
+				param{"VALUE", "URI"}, param{"FEATURE", "VIDEO"}, param{"LABEL", "Join: " + o.Location})
+		}
+	}
+	if r.s.Calendar.URL != "" {
+		page := o.Key() // the meeting's own page; a series' for its master
+		if sr != nil {
+			page = o.ID
+		}
+		c.AddProperty(ics.ComponentPropertyUrl, clean(r.s.Calendar.URL+schedule.MeetingPath(page)))
+	}
+	if org := r.s.Calendar.Organizer; org.Email != "" {
+		if org.Name != "" {
+			property(c, ics.ComponentPropertyOrganizer, uri("mailto:"+org.Email), param{"CN", org.Name})
+		} else {
+			c.AddProperty(ics.ComponentPropertyOrganizer, clean("mailto:"+org.Email))
+		}
+	}
+	c.AddProperty(ics.ComponentPropertyStatus, strings.ToUpper(string(o.Status)))
+
+	var b strings.Builder
+	_ = ev.SerializeTo(&b, serialConfig())
+	from, to := o.Start, o.End
+	if sr != nil {
+		from, to = o.Start, horizon
+	}
+	return &component{key: key, print: b.String(), sum: sha256.Sum256([]byte(b.String())), title: o.Title,
+		zone: o.Zone, from: from, to: to, gmt: strings.Contains(b.String(), "TZID="+gmt.String()+":"),
+		named: o.Zone != time.UTC && strings.Contains(b.String(), "TZID="+tzid(o.Zone)+":")}
+}
+
+func (r *renderer) seriesFixed(id string) bool {
+	sr := r.series(id)
+	return sr != nil && sr.Start.Fixed
+}
+
+// series returns the series called id, or nil.
+func (r *renderer) series(id string) *schedule.Series {
+	for i := range r.s.Series {
+		if r.s.Series[i].ID == id {
+			return &r.s.Series[i]
+		}
+	}
+	return nil
+}
+
+// description is the DESCRIPTION text: reading, facilitator, join link,
+// the free text, and the links.
+func (r *renderer) description(o schedule.Occurrence) string {
+	var b strings.Builder
+	if o.Status == schedule.Cancelled {
+		b.WriteString("CANCELLED\n")
+	}
+	if o.Reading != "" {
+		b.WriteString("Reading: " + o.Reading + "\n")
+	}
+	if o.Facilitator != "" {
+		b.WriteString("Facilitator: " + o.Facilitator + "\n")
+	}
+	if o.JoinURL() != "" {
+		b.WriteString("Join: " + o.Location + "\n")
+	}
+	if o.Description != "" {
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(o.Description + "\n")
+	}
+	if len(o.Links) > 0 {
+		b.WriteString("\n")
+		for _, l := range o.Links {
+			b.WriteString(l.Title + ": " + l.URL + "\n")
+		}
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
