@@ -67,6 +67,48 @@ func Render(ctx context.Context, s *schedule.Schedule, st State, now time.Time) 
 	return Update(ctx, nil, s, st, now)
 }
 
+// RenderAll builds the full feed of s alone, the document Render gives
+// as Set.All, with the same bytes: what `convene feed` writes to stdout.
+// It stamps the events and the full feed's document, not the series'
+// and sessions' documents, which it does not build.
+func RenderAll(ctx context.Context, s *schedule.Schedule, st State, now time.Time) (Doc, error) {
+	r := &renderer{s: s, segs: map[string][]segment{}, uidSuffix: s.UID("")}
+	all := make([]*component, len(s.Sessions), len(s.Sessions)+len(s.Series))
+	parallel(len(s.Sessions), func(i int) { all[i] = r.event(s.Single(&s.Sessions[i]), nil) })
+	for _, cs := range r.seriesEvents() {
+		all = append(all, cs...)
+	}
+	d := r.layout(s.Calendar.Name, all)
+	const name = "doc:/calendar.ics"
+	prints := make(map[string]string, len(all)+1)
+	for _, c := range all {
+		prints[c.key] = c.print
+	}
+	prints[name] = d.print()
+	versions, err := st.Stamp(ctx, now, prints)
+	if err != nil {
+		return Doc{}, err
+	}
+	stampAll(all, versions)
+	return d.doc(versions[name].Modified), nil
+}
+
+// stampAll stamps each event of cs with its version from versions. Many
+// events have the same version (those first seen by one render), and
+// share the bytes it is written as.
+func stampAll(cs []*component, versions map[string]store.Version) {
+	written := map[store.Version][]byte{}
+	for _, c := range cs {
+		v := versions[c.key]
+		if b, ok := written[v]; ok {
+			c.v, c.stamped = v, b
+			continue
+		}
+		c.stamp(v)
+		written[v] = c.stamped
+	}
+}
+
 // Update is Render for a schedule that replaces the one prev was rendered
 // from (nil: none), against the same State: what did not change is taken
 // from prev.
@@ -84,14 +126,6 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 	if prev != nil && sameHead(prev.sched, s) {
 		r.prevDocs, r.prevSessionDocs = prev.docs, prev.sessionDocs
 	}
-	// Occurrences in a gap or an overlap get an override that states
-	// their instant, as clients resolve such times differently.
-	odd := map[string][]schedule.Occurrence{}
-	for _, o := range s.ExpandSeries(time.Time{}, horizon) {
-		if !o.Changed && r.odd(o) {
-			odd[o.ID] = append(odd[o.ID], o)
-		}
-	}
 	all := make([]*component, len(s.Sessions), len(s.Sessions)+len(s.Series))
 	kept := make([]bool, len(s.Sessions))
 	parallel(len(s.Sessions), func(i int) { all[i], kept[i] = r.session(&s.Sessions[i]) })
@@ -104,19 +138,8 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 		}
 	}
 	series := map[string][]*component{}
-	for i := range s.Series {
-		sr := &s.Series[i]
-		var cs []*component
-		for _, seg := range r.segments(sr) {
-			cs = append(cs, r.event(r.segmentStart(sr, seg), &seg))
-		}
-		for _, o := range s.Changed(sr) {
-			cs = append(cs, r.event(o, nil))
-		}
-		for _, o := range odd[sr.ID] {
-			cs = append(cs, r.event(o, nil))
-		}
-		series[sr.ID] = cs
+	for i, cs := range r.seriesEvents() {
+		series[s.Series[i].ID] = cs
 		all = append(all, cs...)
 	}
 
@@ -208,6 +231,36 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 		}
 	}
 	return set, nil
+}
+
+// seriesEvents returns the events of each series of r.s, in its order:
+// one per segment, then one per changed occurrence, then an override
+// for each occurrence in a gap or an overlap, which states its instant,
+// as clients resolve such times differently.
+func (r *renderer) seriesEvents() [][]*component {
+	s := r.s
+	odd := map[string][]schedule.Occurrence{}
+	for _, o := range s.ExpandSeries(time.Time{}, horizon) {
+		if !o.Changed && r.odd(o) {
+			odd[o.ID] = append(odd[o.ID], o)
+		}
+	}
+	events := make([][]*component, len(s.Series))
+	for i := range s.Series {
+		sr := &s.Series[i]
+		var cs []*component
+		for _, seg := range r.segments(sr) {
+			cs = append(cs, r.event(r.segmentStart(sr, seg), &seg))
+		}
+		for _, o := range s.Changed(sr) {
+			cs = append(cs, r.event(o, nil))
+		}
+		for _, o := range odd[sr.ID] {
+			cs = append(cs, r.event(o, nil))
+		}
+		events[i] = cs
+	}
+	return events
 }
 
 // sameSeries reports whether s has the series prev was rendered with, by

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -40,12 +41,21 @@ func feedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
+	if *out == "" {
+		all, err := feed.RenderAll(ctx, s, st, time.Now())
+		if err != nil {
+			return err
+		}
+		// The document is written part by part, two for each event:
+		// one write a part would be a system call each.
+		w := bufio.NewWriterSize(stdout, 64<<10)
+		if _, err := all.WriteTo(w); err != nil {
+			return err
+		}
+		return w.Flush()
+	}
 	set, err := feed.Render(ctx, s, st, time.Now())
 	if err != nil {
-		return err
-	}
-	if *out == "" {
-		_, err := set.All.WriteTo(stdout)
 		return err
 	}
 	docs := set.Docs()
