@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,7 +25,9 @@ import (
 // "edit" changes one session's title, "unchanged" reloads the same
 // bytes (a SIGHUP: reminders planned again, nothing rendered).
 //
-// CONVENE_BENCH_SESSIONS=3000,30000 sets the sizes.
+// CONVENE_BENCH_SESSIONS=3000,30000 sets the sizes;
+// CONVENE_BENCH_CPUPROFILE=FILE writes a CPU profile of the edits alone
+// (the first load, which -cpuprofile also records, left out).
 func BenchmarkPipeline(b *testing.B) {
 	sizes := []int{10000, 100000}
 	if v := os.Getenv("CONVENE_BENCH_SESSIONS"); v != "" {
@@ -51,6 +54,7 @@ func BenchmarkPipeline(b *testing.B) {
 		b.Run(fmt.Sprintf("sessions=%d/edit", n), func(b *testing.B) {
 			i := 0
 			var cpu time.Duration
+			profile(b, os.Getenv("CONVENE_BENCH_CPUPROFILE"))
 			for b.Loop() {
 				b.StopTimer()
 				i++
@@ -81,6 +85,24 @@ func BenchmarkPipeline(b *testing.B) {
 			b.ReportMetric(float64((cpuTime(b)-c).Microseconds())/1000/float64(b.N), "cpu-ms/reload")
 		})
 	}
+}
+
+// profile writes a CPU profile to file, if set, until b ends.
+func profile(b *testing.B, file string) {
+	if file == "" {
+		return
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	})
 }
 
 // newPipeline returns serve's pipeline for config, with its page and

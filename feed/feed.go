@@ -128,7 +128,7 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 	}
 	all := make([]*component, len(s.Sessions), len(s.Sessions)+len(s.Series))
 	kept := make([]bool, len(s.Sessions))
-	parallel(len(s.Sessions), func(i int) { all[i], kept[i] = r.session(&s.Sessions[i]) })
+	parallel(len(s.Sessions), func(i int) { all[i], kept[i] = r.session(s.Sessions[i]) })
 	var laidOut []int // the sessions whose document is laid out anew
 	for i := range s.Sessions {
 		// A kept event was the one of the document prev has for its
@@ -158,7 +158,7 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 	}
 	newSessions := map[string]*doc{}
 	for _, i := range laidOut {
-		ss := &s.Sessions[i]
+		ss := s.Sessions[i]
 		newSessions[ss.ID] = r.layout(s.Calendar.Name+": "+ss.Title, all[i:i+1])
 	}
 	prints := map[string]string{}

@@ -204,7 +204,7 @@ func interopWindow(s *schedule.Schedule) (time.Time, time.Time) {
 		}
 	}
 	for i := range s.Sessions {
-		see(s.Single(&s.Sessions[i]))
+		see(s.Single(s.Sessions[i]))
 	}
 	for i := range s.Series {
 		see(s.Master(&s.Series[i]))

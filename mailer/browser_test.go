@@ -45,7 +45,7 @@ const readLayout = `(() => {
 func TestEmailInBrowser(t *testing.T) {
 	chromium := need(t, "chromium", "/usr/bin/chromium")
 	s, set := goldenFeeds(t)
-	o := s.Single(&s.Sessions[0])
+	o := s.Single(s.Sessions[0])
 	row := store.OutboxRow{Ident: "screenshot", Kind: KindReminder, Occurrence: o.Key(), Offset: time.Hour, Recipient: "ann@example.org",
 		Zone: "Europe/London", Unsubscribe: "https://group.example.org/unsubscribe/k3y", Starts: o.Start}
 	m, err := (&Composer{Schedule: s, Feeds: set}).Row(row, &o, o.Start.Add(-time.Hour))

@@ -29,7 +29,7 @@ func cpuTime() time.Duration {
 // meeting's, to 64 subscribers in 4 zones.
 func BenchmarkCompose(b *testing.B) {
 	s := mustParse(b, goldenSchedule)
-	o := s.Single(&s.Sessions[0])
+	o := s.Single(s.Sessions[0])
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		b.Fatal(err)

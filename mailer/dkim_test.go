@@ -77,7 +77,7 @@ func dkimVerify(t *testing.T, pub crypto.PublicKey, selector, domain string, msg
 func everyKind(t *testing.T, c *Composer) map[string][]byte {
 	t.Helper()
 	s := c.Schedule
-	o := s.Single(&s.Sessions[0])
+	o := s.Single(s.Sessions[0])
 	moved := o
 	moved.Start = o.Start.Add(time.Hour)
 	now := o.Start.Add(-time.Hour)

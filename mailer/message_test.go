@@ -68,7 +68,7 @@ func goldenFeeds(t *testing.T) (*schedule.Schedule, *feed.Set) {
 func TestMessageGolden(t *testing.T) {
 	s, set := goldenFeeds(t)
 	c := &Composer{Schedule: s, Feeds: set}
-	o := s.Single(&s.Sessions[0])
+	o := s.Single(s.Sessions[0])
 	moved := o
 	moved.Start = o.Start.Add(23 * time.Hour)
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")

@@ -30,7 +30,7 @@ start = 2027-03-02T19:00:00
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := s.Single(&s.Sessions[0])
+	o := s.Single(s.Sessions[0])
 	m, err := (&Composer{Schedule: s, Feeds: set}).Row(store.OutboxRow{Kind: KindReminder, Offset: 24 * time.Hour,
 		Recipient: "list@example.org", Zone: "Europe/Kiev", Ident: "kyiv", Occurrence: o.Key()}, &o, o.Start.Add(-24*time.Hour))
 	if err != nil {

@@ -98,7 +98,7 @@ func Recorded(s *schedule.Schedule) []schedule.Occurrence {
 	var out []schedule.Occurrence
 	for i := range s.Sessions {
 		if len(s.Sessions[i].Recordings) > 0 {
-			out = append(out, s.Single(&s.Sessions[i]))
+			out = append(out, s.Single(s.Sessions[i]))
 		}
 	}
 	for i := range s.Series {

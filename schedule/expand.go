@@ -43,7 +43,7 @@ func MeetingPath(key string) string { return "/meetings/" + key }
 func (s *Schedule) Expand(from, to time.Time) []Occurrence {
 	var out []Occurrence
 	for i := range s.Sessions {
-		ss := &s.Sessions[i]
+		ss := s.Sessions[i]
 		if !ss.End.IsZero() && !(ss.End.After(from) && ss.End.Add(-ss.Duration).Before(to)) {
 			continue // known to be outside without building it
 		}

@@ -309,7 +309,7 @@ location = "Room 1"
 status = "tentative"
 duration = "45m"
 `)
-	a, b := s.Single(&s.Sessions[0]), s.Single(&s.Sessions[1])
+	a, b := s.Single(s.Sessions[0]), s.Single(s.Sessions[1])
 	if s.Calendar.Duration != time.Hour || a.End.Sub(a.Start) != time.Hour {
 		t.Errorf("default duration = %v, session a lasts %v, want 1h", s.Calendar.Duration, a.End.Sub(a.Start))
 	}

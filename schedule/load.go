@@ -128,6 +128,15 @@ func loopback(raw string) bool {
 }
 
 func (d *decoder) schedule(raw map[string]any) *Schedule {
+	s, top := d.head(raw)
+	d.tables(s, top)
+	return s
+}
+
+// head reads what comes before the sessions and series: the calendar
+// and the reminders. It returns the top-level table, whose sessions and
+// series are left to read.
+func (d *decoder) head(raw map[string]any) (*Schedule, *table) {
 	s := &Schedule{File: d.file}
 	top := d.table("", raw)
 	cal := d.table("calendar", top.value("calendar"))
@@ -177,7 +186,12 @@ func (d *decoder) schedule(raw map[string]any) *Schedule {
 		}
 		rem.done()
 	}
+	return s, top
+}
 
+// tables reads the sessions and series of top into s, and checks that
+// their ids are unique.
+func (d *decoder) tables(s *Schedule, top *table) {
 	// Each id with the table that has it, whose path is written only
 	// for a duplicate: ten thousand sessions need not format theirs.
 	type table struct {
@@ -196,14 +210,15 @@ func (d *decoder) schedule(raw map[string]any) *Schedule {
 		ids[id] = table{kind, i}
 	}
 	if len(sessions) > 0 {
-		s.Sessions = make([]Session, 0, len(sessions))
+		s.Sessions = make([]*Session, 0, len(sessions))
 	}
 	for i, v := range sessions {
-		var ss Session
-		if pt, ok := v.(*parsedTable); ok { // Reparse
-			ss = d.cachedSession(i, pt, &s.Calendar)
+		var ss *Session
+		if t, ok := v.(cutTable); ok { // Reparse
+			ss = d.cachedSession(i, t.pt, t.text, &s.Calendar)
 		} else {
-			ss = d.session(sessionPath(i), v, &s.Calendar)
+			read := d.session(sessionPath(i), v, &s.Calendar)
+			ss = &read
 		}
 		unique("sessions", i, ss.ID)
 		s.Sessions = append(s.Sessions, ss)
@@ -215,7 +230,6 @@ func (d *decoder) schedule(raw map[string]any) *Schedule {
 		s.Series = append(s.Series, sr)
 	}
 	top.done()
-	return s
 }
 
 // sessionPath is the path of the session at index i, for messages.

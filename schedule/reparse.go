@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"fmt"
 	"runtime"
 	"slices"
 	"strings"
@@ -8,15 +9,21 @@ import (
 	"sync/atomic"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/convene/convene/overlay"
 )
 
 // Reparse is Parse for a new text of the file prev was parsed from (nil:
 // none). The text is cut where each [[sessions]] and [[series]] table
-// starts; a table whose text did not change is not decoded again, and a
-// session whose text and calendar defaults did not change and that had
-// nothing to report keeps its value. Everything else (ids unique, every
-// series) is checked as Parse checks it, so the result and the problems
-// are those of Parse. A file laid out otherwise (a table such as
+// starts; only the tables between the first and the last changed byte
+// are cut and decoded again, and the others keep their place, shifted.
+// When the calendar's defaults did not change, the sessions outside the
+// change are prev's own (the same pointers, see Splice), and only the
+// changed ones and the series are read and checked: the cost is that of
+// the change, not of the file. Otherwise every session is read again
+// (one whose text and defaults did not change, and that had nothing to
+// report, keeps its value). Either way the result and the problems are
+// those of Parse. A file laid out otherwise (a table such as
 // [reminders] after the first session) is parsed whole.
 func Reparse(prev *Schedule, name string, data []byte) (*Schedule, error) {
 	if len(data) > MaxFileSize {
@@ -27,62 +34,146 @@ func Reparse(prev *Schedule, name string, data []byte) (*Schedule, error) {
 		prevCut = prev.cut
 	}
 	text := string(data)
-	head, chunks, ok := splitAgain(prevCut, text)
+	e, ok := splitAgain(prevCut, text)
 	if !ok {
 		return Parse(name, data)
 	}
 	var raw map[string]any
-	if _, err := toml.Decode(head, &raw); err != nil || raw["sessions"] != nil || raw["series"] != nil {
+	if _, err := toml.Decode(e.head, &raw); err != nil || raw["sessions"] != nil || raw["series"] != nil {
 		return Parse(name, data)
 	}
-	var old map[string]*parsedTable
-	if prev != nil {
-		old = prev.tables
-	}
-	decoded, ok := decodeTables(chunks, old)
+	mid, ok := decodeTables(e.mid)
 	if !ok {
 		return Parse(name, data) // for the exact message and line
 	}
-	tables := make(map[string]*parsedTable, len(chunks))
+	cut := prevCut.splice(text, len(e.head), e, mid)
+	d := &decoder{file: name, text: data}
+	s, top := d.head(raw)
+	var splice *Splice
+	if prev != nil && prevCut != nil && prevCut.ids != nil && prevCut.unkept == 0 && len(d.problems) == 0 && s.Calendar == prev.Calendar {
+		sp, ok := d.splice(s, top, prev, cut, e.from, e.to, mid)
+		if !ok {
+			return Parse(name, data) // for the messages of Parse
+		}
+		splice = &sp
+	} else {
+		d.cutTables(s, top, cut)
+		if len(d.problems) == 0 {
+			cut.index(s)
+		}
+	}
+	if len(d.problems) > 0 {
+		return nil, d.sorted()
+	}
+	d.finish(s)
+	s.cut, s.gen, s.splice = cut, schedules.Add(1), splice
+	return s, nil
+}
+
+// schedules numbers the schedules Reparse makes.
+var schedules atomic.Uint64
+
+// Splice says how a schedule was made from the one it was reparsed
+// from, prev: its Sessions are prev's with prev.Sessions[From:To]
+// replaced by its own Sessions[From:From+N]. Every other session is
+// prev's (the same pointer), read with the same calendar.
+type Splice struct {
+	From, To, N int
+	base        uint64 // prev's number
+}
+
+// SpliceOf returns how s was made from prev, or false when s was not
+// made from prev by a splice: read anew, from another schedule, or with
+// other calendar defaults.
+func (s *Schedule) SpliceOf(prev *Schedule) (Splice, bool) {
+	if s.splice == nil || prev == nil || prev.gen == 0 || s.splice.base != prev.gen {
+		return Splice{}, false
+	}
+	return *s.splice, true
+}
+
+// cutTables reads the sessions and series of cut, every one, into s.
+func (d *decoder) cutTables(s *Schedule, top *table, cut *cutText) {
 	var sessions, series []any
-	for i, c := range chunks {
-		pt := decoded[i]
-		tables[c.text] = pt
-		if c.kind == "sessions" {
-			sessions = append(sessions, pt)
+	for i, pt := range cut.tables {
+		if pt.kind == "sessions" {
+			sessions = append(sessions, cutTable{pt, cut.tableText(i)})
 		} else {
 			series = append(series, pt.raw)
 		}
 	}
 	if sessions != nil {
-		raw["sessions"] = sessions
+		top.m["sessions"] = sessions
 	}
 	if series != nil {
-		raw["series"] = series
+		top.m["series"] = series
 	}
-	d := &decoder{file: name, text: data}
-	s := d.schedule(raw)
-	if len(d.problems) > 0 {
-		return nil, d.sorted()
-	}
-	d.finish(s)
-	s.tables, s.cut = tables, newCut(text, head, chunks)
-	return s, nil
+	d.tables(s, top)
 }
 
-// decodeTables returns the table of each chunk: old's when it has the
-// same text, else decoded, on every core (decoding is most of the time
-// of a first load). ok is false when a chunk does not decode as one
-// table of its kind.
-func decodeTables(chunks []tableText, old map[string]*parsedTable) (tables []*parsedTable, ok bool) {
+// cutTable is a session's table as Reparse hands it to tables.
+type cutTable struct {
+	pt   *parsedTable
+	text string
+}
+
+// splice reads into s the sessions of mid, which replace the tables
+// [from, to) of prev's cut, and keeps prev's others; every series is
+// read again. ok is false when an id is not unique, which Parse then
+// reports with the tables that share it.
+func (d *decoder) splice(s *Schedule, top *table, prev *Schedule, cut *cutText, from, to int, mid []*parsedTable) (sp Splice, ok bool) {
+	sp = Splice{From: prev.cut.sessionIndex(from), To: prev.cut.sessionIndex(to), base: prev.gen}
+	var added []*Session
+	for j, pt := range mid {
+		if pt.kind == "sessions" {
+			ss := d.cachedSession(sp.From+len(added), pt, cut.tableText(from+j), &s.Calendar)
+			added = append(added, ss)
+			if pt.session == nil {
+				cut.unkept++
+			}
+		}
+	}
+	sp.N = len(added)
+	s.Sessions = slices.Concat(prev.Sessions[:sp.From], added, prev.Sessions[sp.To:])
+	removed := make([]string, 0, sp.To-sp.From)
+	for _, ss := range prev.Sessions[sp.From:sp.To] {
+		removed = append(removed, ss.ID)
+	}
+	set := make(map[string]struct{}, len(added))
+	ok = true
+	for _, ss := range added {
+		if _, dup := set[ss.ID]; dup {
+			ok = false
+		}
+		set[ss.ID] = struct{}{}
+	}
+	cut.ids = prev.cut.ids.Change(removed, set)
+	if cut.ids.Len() != len(s.Sessions) {
+		ok = false // an added id that a kept session has
+	}
+	seriesIDs := map[string]bool{}
+	for i, t := range cut.series {
+		sr := d.series(fmt.Sprintf("series[%d]", i), cut.tables[t].raw, &s.Calendar)
+		if _, dup := cut.ids.Get(sr.ID); dup || seriesIDs[sr.ID] {
+			ok = false
+		}
+		seriesIDs[sr.ID] = true
+		s.Series = append(s.Series, sr)
+	}
+	top.used["sessions"], top.used["series"] = true, true
+	top.done()
+	return sp, ok
+}
+
+// decodeTables decodes the tables of chunks, on every core (decoding
+// is most of the time of a first load). ok is false when a chunk does
+// not decode as one table of its kind.
+func decodeTables(chunks []tableText) (tables []*parsedTable, ok bool) {
 	tables = make([]*parsedTable, len(chunks))
 	// Runs of up to tableBatch chunks of one kind are decoded together,
 	// as one text: a call of the decoder costs as much as a few tables.
 	var batches [][]int
 	for i, c := range chunks {
-		if tables[i] = old[c.text]; tables[i] != nil {
-			continue
-		}
 		if n := len(batches); n > 0 && len(batches[n-1]) < tableBatch && chunks[batches[n-1][0]].kind == c.kind {
 			batches[n-1] = append(batches[n-1], i)
 		} else {
@@ -136,45 +227,44 @@ func decodeBatch(chunks []tableText, batch []int, tables []*parsedTable) bool {
 		return false
 	}
 	for j, i := range batch {
-		tables[i] = &parsedTable{text: chunks[i].text, raw: l[j]}
+		tables[i] = &parsedTable{kind: kind, raw: l[j]}
 	}
 	return true
 }
 
 // parsedTable is one [[sessions]] or [[series]] table of a file: as
 // decoded, and for a session that had nothing to report, its value and
-// the calendar defaults it was read with.
+// the calendar defaults it was read with. It holds no text of its own,
+// so that a table kept over many edits does not keep the text of each.
 type parsedTable struct {
-	text    string
-	raw     any // as decoded; dropped once session is kept
+	kind    string // "sessions" or "series"
+	raw     any    // as decoded; dropped once session is kept
 	session *Session
 	cal     Calendar
 }
 
-// cachedSession reads the session of pt, the one at index i, or returns
-// the one kept.
-func (d *decoder) cachedSession(i int, pt *parsedTable, cal *Calendar) Session {
+// cachedSession reads the session of pt, whose text is text, at index
+// i, or returns the one kept.
+func (d *decoder) cachedSession(i int, pt *parsedTable, text string, cal *Calendar) *Session {
 	if pt.session != nil && pt.cal == *cal {
-		return *pt.session
+		return pt.session
 	}
 	path := sessionPath(i)
 	raw := pt.raw
 	if raw == nil { // kept, but the calendar's defaults changed
 		var one map[string]any
-		toml.Decode(pt.text, &one) // it decoded before
+		toml.Decode(text, &one) // it decoded before
 		raw, _ = only(one, "sessions")
 	}
 	problems, warnings := len(d.problems), len(d.warnings)
 	ss := d.session(path, raw, cal)
 	if len(d.problems) == problems && len(d.warnings) == warnings {
-		kept := new(Session)
-		ss.origin = kept
-		*kept = ss
-		pt.session, pt.cal, pt.raw = kept, *cal, nil
+		ss.origin = &ss
+		pt.session, pt.cal, pt.raw = &ss, *cal, nil
 	} else {
-		pt.raw = raw
+		pt.session, pt.raw = nil, raw
 	}
-	return ss
+	return &ss
 }
 
 // tableText is the text of one [[sessions]] or [[series]] table, with
@@ -248,71 +338,150 @@ func scanTables(text string, from int, stop func(pos int) bool) (head string, ta
 	return head, tables, len(text), true
 }
 
-// cutText is a text as splitTables cut it, with where each table starts.
+// cutText is a text as Reparse cut it, with where each table starts and
+// what each table was decoded and read into.
 type cutText struct {
 	text   string
-	tables []tableText
-	starts []int
+	starts []int                          // where each table starts
+	tables []*parsedTable                 // in the order of starts
+	series []int                          // the indexes of the series' tables, in order
+	ids    *overlay.Map[string, struct{}] // of the sessions
+	unkept int                            // sessions' tables that had something to report
 }
 
-func newCut(text, head string, tables []tableText) *cutText {
-	c := &cutText{text: text, tables: tables, starts: make([]int, len(tables))}
-	pos := len(head)
-	for i, t := range tables {
-		c.starts[i] = pos
+// tableText returns the text of table i.
+func (c *cutText) tableText(i int) string {
+	end := len(c.text)
+	if i+1 < len(c.starts) {
+		end = c.starts[i+1]
+	}
+	return c.text[c.starts[i]:end]
+}
+
+// sessionIndex returns the index in Sessions of the session whose table
+// is table i (or would be, for i past the last table).
+func (c *cutText) sessionIndex(i int) int {
+	n, _ := slices.BinarySearch(c.series, i)
+	return i - n
+}
+
+// splice returns the cut of text that e makes of c (nil: none): c's
+// tables before e.from and from e.to on, moved, and mid between. ids
+// and unkept are left for the caller to set, unkept from c's.
+func (c *cutText) splice(text string, head int, e edit, mid []*parsedTable) *cutText {
+	if c == nil {
+		c = &cutText{}
+	}
+	n := len(c.starts) - (e.to - e.from) + len(mid)
+	out := &cutText{text: text, starts: make([]int, 0, n), tables: make([]*parsedTable, 0, n), unkept: c.unkept}
+	out.starts = append(out.starts, c.starts[:e.from]...)
+	out.tables = append(out.tables, c.tables[:e.from]...)
+	pos := head
+	if e.from > 0 {
+		pos = c.starts[e.from]
+	}
+	for j, t := range e.mid {
+		out.starts = append(out.starts, pos)
+		out.tables = append(out.tables, mid[j])
 		pos += len(t.text)
 	}
-	return c
+	delta := len(text) - len(c.text)
+	for _, st := range c.starts[e.to:] {
+		out.starts = append(out.starts, st+delta)
+	}
+	out.tables = append(out.tables, c.tables[e.to:]...)
+	for _, pt := range c.tables[e.from:e.to] {
+		if pt.kind == "sessions" && pt.session == nil {
+			out.unkept--
+		}
+	}
+	shift := len(mid) - (e.to - e.from)
+	for _, i := range c.series {
+		if i < e.from {
+			out.series = append(out.series, i)
+		}
+	}
+	for j, pt := range mid {
+		if pt.kind == "series" {
+			out.series = append(out.series, e.from+j)
+		}
+	}
+	for _, i := range c.series {
+		if i >= e.to {
+			out.series = append(out.series, i+shift)
+		}
+	}
+	return out
 }
 
-// splitAgain is splitTables for text, a new version of the text prev
-// was cut from (nil: none). The text that did not change, before the
-// first byte that did and after the last, keeps its tables, moved: only
-// the tables between are scanned again, from the one before the first
-// change (whose end a changed header would move) up to the first header
-// in the unchanged end that began a table of prev.
-func splitAgain(prev *cutText, text string) (head string, tables []tableText, ok bool) {
-	if prev == nil || len(prev.tables) == 0 {
-		return splitTables(text)
+// index sets the ids and unkept of c from s, read from every table of c.
+func (c *cutText) index(s *Schedule) {
+	ids := make(map[string]struct{}, len(s.Sessions))
+	for _, ss := range s.Sessions {
+		ids[ss.ID] = struct{}{}
+	}
+	c.ids, c.unkept = overlay.From(ids), 0
+	for _, pt := range c.tables {
+		if pt.kind == "sessions" && pt.session == nil {
+			c.unkept++
+		}
+	}
+}
+
+// edit is how a text differs from the one a cut was made of: its head
+// (what comes before the first table), and the tables [from, to) of
+// the cut replaced by mid.
+type edit struct {
+	head     string
+	from, to int
+	mid      []tableText
+}
+
+// splitAgain cuts text, a new version of the text prev was cut from
+// (nil: none), as splitTables would. The text that did not change,
+// before the first byte that did and after the last, keeps its tables,
+// moved: only the tables between are scanned again, from the one before
+// the first change (whose end a changed header would move) up to the
+// first header in the unchanged end that began a table of prev.
+func splitAgain(prev *cutText, text string) (e edit, ok bool) {
+	if prev == nil || len(prev.starts) == 0 {
+		e.head, e.mid, ok = splitTables(text)
+		if prev != nil {
+			e.to = len(prev.starts)
+		}
+		return e, ok
 	}
 	old, starts := prev.text, prev.starts
 	p := commonPrefix(old, text)
 	// The table holding the first change, and the one before it, are
-	// scanned again; a change in the first table or before it, anew.
+	// scanned again; a change in the first table or before it, from
+	// the start of the text.
 	j, _ := slices.BinarySearch(starts, p+1)
-	from := j - 2
-	if from < 0 {
-		return splitTables(text)
+	e.from = max(j-2, 0)
+	at := 0
+	if j-2 >= 0 {
+		at = starts[e.from]
 	}
 	delta := len(text) - len(old)
 	same := len(text) - commonSuffix(old[p:], text[p:]) // text[same:] did not change
-	k := len(starts)
-	_, mid, rest, ok := scanTables(text, starts[from], func(pos int) bool {
+	e.to = len(starts)
+	head, mid, _, ok := scanTables(text, at, func(pos int) bool {
 		i, found := slices.BinarySearch(starts, pos-delta)
 		if pos >= same && found {
-			k = i
+			e.to = i
 			return true
 		}
 		return false
 	})
 	if !ok {
-		return "", nil, false
+		return edit{}, false
 	}
-	tables = make([]tableText, 0, len(prev.tables)+len(mid)+1)
-	for i := range from {
-		tables = append(tables, tableText{prev.tables[i].kind, text[starts[i]:starts[i+1]]})
+	e.mid = mid
+	if at > 0 {
+		head = text[:starts[0]]
 	}
-	tables = append(tables, mid...)
-	if rest < len(text) {
-		for i := k; i < len(starts); i++ {
-			end := len(old)
-			if i+1 < len(starts) {
-				end = starts[i+1]
-			}
-			tables = append(tables, tableText{prev.tables[i].kind, text[starts[i]+delta : end+delta]})
-		}
-	}
-	return text[:starts[0]], tables, true
+	e.head = head
+	return e, true
 }
 
 // commonPrefix returns how many bytes a and b begin with in common.

@@ -11,31 +11,37 @@ import (
 
 // TestReparseMatchesParse: over random rounds of edits, Reparse from the
 // previous result gives what Parse gives: the same schedule, or the same
-// problems. The edits change titles, the calendar's defaults, add and
-// remove sessions, break and fix a value, put a header inside a
-// multi-line string, and move a table after the sessions.
+// problems. The edits change titles, move, add and remove sessions,
+// give one the id of another or of a series, change a series and the
+// calendar's defaults, break and fix a value, put a header inside a
+// multi-line string, and move a table after the sessions. A schedule
+// spliced from the one before holds its sessions, less those replaced.
 func TestReparseMatchesParse(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	titles := make([]string, 20)
-	for i := range titles {
-		titles[i] = fmt.Sprint("Session ", i)
+	type session struct{ id, title string }
+	sessions := make([]session, 20)
+	for i := range sessions {
+		sessions[i] = session{fmt.Sprint("s", i), fmt.Sprint("Session ", i)}
 	}
-	duration, zone, broken, trailing, tricky := "1h", "Europe/Berlin", -1, false, false
+	duration, zone, broken, trailing, tricky, series := "1h", "Europe/Berlin", -1, false, false, "Weekly"
 	text := func() string {
 		var b strings.Builder
 		fmt.Fprintf(&b, "[calendar]\nname = \"G\"\ntimezone = %q\nduration = %q\n", zone, duration)
 		if !trailing {
 			b.WriteString("\n[reminders]\nbefore = [\"1h\"]\n")
 		}
-		b.WriteString("\n[[series]]\nid = \"weekly\"\ntitle = \"Weekly\"\nstart = 2030-03-03T19:00:00\nrrule = \"FREQ=WEEKLY;COUNT=5\"\n\n[[series.changes]]\noccurrence = 2030-03-10\ntitle = \"Changed\"\n")
-		for i, title := range titles {
+		fmt.Fprintf(&b, "\n[[series]]\nid = \"weekly\"\ntitle = %q\nstart = 2030-03-03T19:00:00\nrrule = \"FREQ=WEEKLY;COUNT=5\"\n\n[[series.changes]]\noccurrence = 2030-03-10\ntitle = \"Changed\"\n", series)
+		for i, ss := range sessions {
 			start := fmt.Sprintf("2030-%02d-%02dT18:00:00", 1+i%12, 1+i%28)
 			if i == broken {
 				start = `"tomorrow"`
 			}
-			fmt.Fprintf(&b, "\n[[sessions]]\nid = \"s%d\"\ntitle = %q\nstart = %s\n", i, title, start)
+			fmt.Fprintf(&b, "\n[[sessions]]\nid = %q\ntitle = %q\nstart = %s\n", ss.id, ss.title, start)
 			if tricky && i == 3 {
 				b.WriteString("description = \"\"\"\n[[sessions]]\nnot a header\n\"\"\"\n")
+			}
+			if i == len(sessions)/2 {
+				b.WriteString("\n[[series]]\nid = \"monthly\"\ntitle = \"Monthly\"\nstart = 2030-03-05T19:00:00\nrrule = \"FREQ=MONTHLY;COUNT=3\"\n")
 			}
 		}
 		if trailing {
@@ -44,32 +50,47 @@ func TestReparseMatchesParse(t *testing.T) {
 		return b.String()
 	}
 	var prev *Schedule
-	kept := 0 // sessions that kept their Origin
-	for round := range 120 {
-		switch k := rng.IntN(12); {
-		case k < 5:
-			titles[rng.IntN(len(titles))] = fmt.Sprint("Title ", round)
-		case k == 5:
+	kept, spliced := 0, 0 // sessions that kept their Origin, schedules spliced
+	var restore func()    // undoes this round's edit after it is read
+	for round := range 500 {
+		switch k := rng.IntN(40); {
+		case k < 20:
+			sessions[rng.IntN(len(sessions))].title = fmt.Sprint("Title ", round)
+		case k < 23: // moved
+			i, j := rng.IntN(len(sessions)), rng.IntN(len(sessions))
+			sessions[i], sessions[j] = sessions[j], sessions[i]
+		case k < 26:
+			sessions = slices.Insert(sessions, rng.IntN(len(sessions)+1), session{fmt.Sprint("added-", round), "Added"})
+		case k < 29 && len(sessions) > 5:
+			i := rng.IntN(len(sessions))
+			sessions = slices.Delete(sessions, i, i+1)
+		case k < 31: // an id twice, or a series' id, for a round
+			i := rng.IntN(len(sessions))
+			saved := sessions[i].id
+			sessions[i].id = []string{sessions[rng.IntN(len(sessions))].id, "weekly", "monthly"}[rng.IntN(3)]
+			restore = func() { sessions[i].id = saved }
+		case k < 33:
+			series = fmt.Sprint("Weekly ", round)
+		case k == 33:
 			duration = fmt.Sprintf("%dm", 30+rng.IntN(60))
-		case k == 6:
-			zone = []string{"Europe/Berlin", "Asia/Tokyo", "Nowhere/City"}[rng.IntN(3)]
-		case k == 7:
-			titles = append(titles, fmt.Sprint("Added ", round))
-		case k == 8 && len(titles) > 5:
-			i := rng.IntN(len(titles))
-			titles = append(titles[:i], titles[i+1:]...)
-		case k == 9:
+		case k == 34:
+			zone = []string{"Europe/Berlin", "Asia/Tokyo", "Europe/Berlin", "Nowhere/City"}[rng.IntN(4)]
+		case k == 35 || k == 36:
 			if broken >= 0 {
 				broken = -1
 			} else {
-				broken = rng.IntN(len(titles))
+				broken = rng.IntN(len(sessions))
 			}
-		case k == 10:
+		case k == 37:
 			tricky = !tricky
-		case k == 11:
+		case k == 38:
 			trailing = !trailing
 		}
 		data := []byte(text())
+		if restore != nil {
+			restore()
+			restore = nil
+		}
 		want, werr := Parse("events.toml", data)
 		got, gerr := Reparse(prev, "events.toml", data)
 		if fmt.Sprint(werr) != fmt.Sprint(gerr) {
@@ -78,42 +99,112 @@ func TestReparseMatchesParse(t *testing.T) {
 		if werr != nil {
 			continue
 		}
-		tables := got.tables
-		if (tables == nil) != trailing {
-			t.Fatalf("round %d: tables kept %v with a table after the sessions %v", round, tables != nil, trailing)
+		cut, gen, splice := got.cut, got.gen, got.splice
+		if (cut == nil) != trailing {
+			t.Fatalf("round %d: cut %v with a table after the sessions %v", round, cut != nil, trailing)
 		}
-		cut := got.cut
-		if h, c, ok := splitTables(string(data)); ok && (cut == nil || cut.text != string(data) || !reflect.DeepEqual(cut.tables, c) || h != cut.text[:len(h)]) {
+		if h, c, ok := splitTables(string(data)); ok && (cut == nil || cut.text != string(data) || !reflect.DeepEqual(cut.texts(), c) || h != cut.text[:len(h)]) {
 			t.Fatalf("round %d: the text was cut otherwise than splitTables cuts it", round)
 		}
-		got.tables, want.tables, got.cut, want.cut = nil, nil, nil, nil
+		if cut != nil {
+			checkCut(t, round, cut, got)
+		}
+		if sp, ok := got.SpliceOf(prev); ok {
+			spliced++
+			checkSplice(t, round, prev, got, sp)
+		}
+		got.cut, got.gen, got.splice = nil, 0, nil
 		// A session that keeps its Origin is the one it was.
 		before := map[*Session]Session{}
 		if prev != nil {
 			for _, ss := range prev.Sessions {
 				if ss.origin != nil {
-					before[ss.origin] = ss
+					before[ss.origin] = *ss
 				}
 			}
 		}
-		sessions := slices.Clone(got.Sessions)
-		for i, ss := range got.Sessions {
+		sessions := got.Sessions
+		got.Sessions = make([]*Session, len(sessions))
+		for i, ss := range sessions {
 			if old, ok := before[ss.origin]; ok {
 				kept++
-				if !reflect.DeepEqual(old, ss) {
+				if !reflect.DeepEqual(old, *ss) {
 					t.Fatalf("round %d: session %s keeps its Origin but changed", round, ss.ID)
 				}
 			}
-			got.Sessions[i].origin = nil
+			plain := *ss
+			plain.origin = nil
+			got.Sessions[i] = &plain
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("round %d: Reparse and Parse differ", round)
 		}
-		got.tables, got.Sessions, got.cut = tables, sessions, cut
+		got.Sessions, got.cut, got.gen, got.splice = sessions, cut, gen, splice
 		prev = got
 	}
-	if kept == 0 {
-		t.Error("no session kept its Origin")
+	t.Logf("%d sessions kept their Origin, %d schedules were spliced", kept, spliced)
+	if kept == 0 || spliced < 150 {
+		t.Errorf("%d sessions kept their Origin, %d schedules were spliced", kept, spliced)
+	}
+}
+
+// texts returns the tables of c as splitTables gives them.
+func (c *cutText) texts() []tableText {
+	var out []tableText
+	for i, pt := range c.tables {
+		out = append(out, tableText{pt.kind, c.tableText(i)})
+	}
+	return out
+}
+
+// checkCut checks what c holds besides its text: the series' tables,
+// the sessions' ids, and that a kept session is the schedule's.
+func checkCut(t *testing.T, round int, c *cutText, s *Schedule) {
+	t.Helper()
+	var series []int
+	n := 0
+	for i, pt := range c.tables {
+		if pt.kind == "series" {
+			series = append(series, i)
+			continue
+		}
+		if c.sessionIndex(i) != n {
+			t.Fatalf("round %d: table %d is session %d, sessionIndex says %d", round, i, n, c.sessionIndex(i))
+		}
+		if pt.session != nil && pt.session != s.Sessions[n] {
+			t.Fatalf("round %d: the kept session of table %d is not sessions[%d]", round, i, n)
+		}
+		n++
+	}
+	if !slices.Equal(series, c.series) {
+		t.Fatalf("round %d: series at %v, the cut says %v", round, series, c.series)
+	}
+	if c.ids.Len() != len(s.Sessions) {
+		t.Fatalf("round %d: %d ids for %d sessions", round, c.ids.Len(), len(s.Sessions))
+	}
+	for _, ss := range s.Sessions {
+		if _, ok := c.ids.Get(ss.ID); !ok {
+			t.Fatalf("round %d: id %s missing", round, ss.ID)
+		}
+	}
+}
+
+// checkSplice checks that s is prev with the sessions sp says replaced,
+// and every other session prev's own.
+func checkSplice(t *testing.T, round int, prev, s *Schedule, sp Splice) {
+	t.Helper()
+	if len(s.Sessions) != len(prev.Sessions)-(sp.To-sp.From)+sp.N || s.Calendar != prev.Calendar {
+		t.Fatalf("round %d: splice %+v of %d sessions gives %d", round, sp, len(prev.Sessions), len(s.Sessions))
+	}
+	for i := range sp.From {
+		if s.Sessions[i] != prev.Sessions[i] {
+			t.Fatalf("round %d: session %d before the splice %+v is not prev's", round, i, sp)
+		}
+	}
+	for i := sp.To; i < len(prev.Sessions); i++ {
+		if s.Sessions[i-sp.To+sp.From+sp.N] != prev.Sessions[i] {
+			t.Fatalf("round %d: session %d after the splice %+v is not prev's", round, i, sp)
+		}
 	}
 }
 
@@ -153,7 +244,7 @@ func TestSplitAgainMatchesSplit(t *testing.T) {
 		head, tables, ok := splitTables(text)
 		var cut *cutText
 		if ok {
-			cut = newCut(text, head, tables)
+			cut = (*cutText)(nil).splice(text, len(head), edit{head: head, mid: tables}, parsed(tables))
 		}
 		next := text
 		for range 1 + rng.IntN(3) {
@@ -171,8 +262,12 @@ func TestSplitAgainMatchesSplit(t *testing.T) {
 			}
 		}
 		wh, wt, wok := splitTables(next)
-		gh, gt, gok := splitAgain(cut, next)
-		if gok != wok || wok && (gh != wh || !reflect.DeepEqual(gt, wt)) {
+		e, gok := splitAgain(cut, next)
+		var gt []tableText
+		if gok {
+			gt = cut.splice(next, len(e.head), e, parsed(e.mid)).texts()
+		}
+		if gok != wok || wok && (e.head != wh || !reflect.DeepEqual(gt, wt)) {
 			t.Fatalf("round %d: splitAgain differs from splitTables\nbefore:\n%s\nafter:\n%s", round, text, next)
 		}
 		if wok && len(wt) > 3 || rng.IntN(8) == 0 {
@@ -185,4 +280,13 @@ func TestSplitAgainMatchesSplit(t *testing.T) {
 			}
 		}
 	}
+}
+
+// parsed returns a table of each kind of tables, not decoded.
+func parsed(tables []tableText) []*parsedTable {
+	out := make([]*parsedTable, len(tables))
+	for i, t := range tables {
+		out[i] = &parsedTable{kind: t.kind}
+	}
+	return out
 }

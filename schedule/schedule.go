@@ -27,14 +27,17 @@ type Schedule struct {
 	File      string // the path it was read from, for messages
 	Calendar  Calendar
 	Reminders Reminders
-	Sessions  []Session
+	Sessions  []*Session
 	Series    []Series
 	// Warnings are what some calendar apps show differently from what
 	// the file means; they do not make the file invalid.
 	Warnings []Problem
 
-	tables map[string]*parsedTable // by text, for Reparse
-	cut    *cutText                // the text the tables were cut from
+	// For Reparse: the text the tables were cut from, this schedule's
+	// number, and how it was made from the one before.
+	cut    *cutText
+	gen    uint64
+	splice *Splice
 }
 
 // Calendar holds the group-wide settings and defaults.

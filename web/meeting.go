@@ -32,7 +32,7 @@ func (s *Server) meetingPage(w http.ResponseWriter, r *http.Request) {
 	v := s.current()
 	id := r.PathValue("id")
 	for i := range v.sched.Sessions {
-		if ss := &v.sched.Sessions[i]; ss.ID == id {
+		if ss := v.sched.Sessions[i]; ss.ID == id {
 			s.showMeeting(w, v, v.sched.Single(ss))
 			return
 		}

@@ -215,7 +215,7 @@ func pastYears(s *schedule.Schedule, now time.Time, n int) ([]yearLink, []schedu
 	// From the last: a file lists its sessions oldest first, and then
 	// the latest are found at once and none after them is built.
 	for i := len(s.Sessions) - 1; i >= 0; i-- {
-		ss := &s.Sessions[i]
+		ss := s.Sessions[i]
 		if ss.End.IsZero() { // not read from a file
 			if o := s.Single(ss); yearOf(s, o, now) != 0 && keep(yearOf(s, o, now), o.Start, o.Key()) {
 				add(o)

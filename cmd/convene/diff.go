@@ -172,7 +172,7 @@ func sequences(old, new *schedule.Schedule, oldSet, newSet *feed.Set) []sequence
 	masters := func(s *schedule.Schedule) map[string]schedule.Occurrence {
 		m := map[string]schedule.Occurrence{}
 		for i := range s.Sessions {
-			m[s.Sessions[i].ID] = s.Single(&s.Sessions[i])
+			m[s.Sessions[i].ID] = s.Single(s.Sessions[i])
 		}
 		for i := range s.Series {
 			m[s.Series[i].ID] = s.Master(&s.Series[i])

@@ -266,7 +266,7 @@ func preview(args []string, stdout, stderr io.Writer) error {
 func findOccurrence(s *schedule.Schedule, id string, now time.Time) (schedule.Occurrence, bool) {
 	for i := range s.Sessions {
 		if s.Sessions[i].ID == id {
-			return s.Single(&s.Sessions[i]), true
+			return s.Single(s.Sessions[i]), true
 		}
 	}
 	var first *schedule.Occurrence
