@@ -74,7 +74,7 @@ func Render(ctx context.Context, s *schedule.Schedule, st State, now time.Time) 
 func RenderAll(ctx context.Context, s *schedule.Schedule, st State, now time.Time) (Doc, error) {
 	r := &renderer{s: s, segs: map[string][]segment{}, uidSuffix: s.UID("")}
 	all := make([]*component, len(s.Sessions), len(s.Sessions)+len(s.Series))
-	parallel(len(s.Sessions), func(i int) { all[i] = r.event(s.Single(&s.Sessions[i]), nil) })
+	parallel(len(s.Sessions), func(i int) { all[i] = r.event(s.Single(s.Sessions[i]), nil) })
 	for _, cs := range r.seriesEvents() {
 		all = append(all, cs...)
 	}
