@@ -131,6 +131,38 @@ func (d *doc) parts(yield func([]byte) bool) {
 	yield(calendarEnd)
 }
 
+// sessionFeed is what a Set keeps of a session's own feed, which is
+// written on request: its event, its name (the NAME and X-WR-CALNAME
+// lines), its VTIMEZONEs and its validators, found when it was laid out.
+// The rest of its head is the Set's. None of it is a copy: the event's
+// bytes are the full feed's, the VTIMEZONEs the renderer's cache.
+type sessionFeed struct {
+	c        *component
+	name     []byte
+	tzs      [][]byte
+	etag     string
+	modified time.Time
+}
+
+// newSessionFeed keeps what the document d of one session, whose event
+// is stamped, is written from.
+func newSessionFeed(d *doc, modified time.Time) *sessionFeed {
+	return &sessionFeed{c: d.cs[0], name: d.head[1], tzs: d.tzs, etag: d.etag(), modified: modified}
+}
+
+// session returns the feed of session id, laid out again from what set
+// holds: the bytes, ETag and Last-Modified that Update found for it.
+func (set *Set) session(id string) (Doc, bool) {
+	f := set.sessions[id]
+	if f == nil {
+		return Doc{}, false
+	}
+	d := &doc{head: [3][]byte{set.head[0], f.name, set.head[1]}, tzs: f.tzs, cs: []*component{f.c}}
+	out := Doc{ETag: f.etag, Modified: f.modified}
+	d.assemble(&out)
+	return out, true
+}
+
 // layout lays out a VCALENDAR holding cs, with one VTIMEZONE for each
 // zone they use, before the first VEVENT.
 func (r *renderer) layout(name string, cs []*component) *doc {

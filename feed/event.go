@@ -101,8 +101,9 @@ type renderer struct {
 	segs map[string][]segment // see segments
 	prev *Set                 // the previous render, or nil
 	// its documents, when their heads are the same
-	prevDocs, prevSessionDocs map[string]builtDoc
-	uidSuffix                 string // what UID adds to an id
+	prevDocs     map[string]builtDoc
+	prevSessions map[string]*sessionFeed
+	uidSuffix    string // what UID adds to an id
 	// head and tail of every document's calendar properties, either
 	// side of its name (shared, see head)
 	headStart, headEnd []byte

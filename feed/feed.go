@@ -28,11 +28,15 @@ type State interface {
 
 var _ State = (*store.Store)(nil)
 
-// Set is every feed of a schedule, rendered once per reload.
+// Set is every feed of a schedule, rendered once per reload. The full
+// feed and the series' feeds are held as documents; a session's feed is
+// written when it is asked for (Docs, Handler), from its event and the
+// calendar properties the set holds anyway: there are as many as there
+// are sessions, each is fetched seldom, and the documents' bookkeeping
+// would cost more memory than their text.
 type Set struct {
-	All      Doc
-	Series   map[string]Doc // by series id
-	Sessions map[string]Doc // by session id
+	All    Doc
+	Series map[string]Doc // by series id
 
 	sched *schedule.Schedule
 	segs  map[string][]segment // by series id, every series; only read
@@ -40,9 +44,13 @@ type Set struct {
 	// the next Update reuses.
 	comps map[string]*component
 	// Each document laid out with the Doc built from it: the full feed
-	// and the series' by path, the sessions' by id.
-	docs        map[string]builtDoc
-	sessionDocs map[string]builtDoc
+	// and the series' by path.
+	docs map[string]builtDoc
+	// What a session's feed is written from, by session id, and the
+	// calendar properties before and after its name, which every
+	// document shares.
+	sessions map[string]*sessionFeed
+	head     [2][]byte
 	// id tells sets apart; when this set is the one numbered base with
 	// the documents of changed replaced, and no other document added or
 	// removed, base is that number (else 0), so that Handler.Swap
@@ -124,7 +132,7 @@ func stampAll(cs []*component, versions map[string]store.Version) {
 func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now time.Time) (*Set, error) {
 	r := &renderer{s: s, segs: map[string][]segment{}, prev: prev, uidSuffix: s.UID("")}
 	if prev != nil && sameHead(prev.sched, s) {
-		r.prevDocs, r.prevSessionDocs = prev.docs, prev.sessionDocs
+		r.prevDocs, r.prevSessions = prev.docs, prev.sessions
 	}
 	all := make([]*component, len(s.Sessions), len(s.Sessions)+len(s.Series))
 	kept := make([]bool, len(s.Sessions))
@@ -133,7 +141,7 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 	for i := range s.Sessions {
 		// A kept event was the one of the document prev has for its
 		// session: the document is kept too, when its head is.
-		if !kept[i] || r.prevSessionDocs == nil {
+		if !kept[i] || r.prevSessions == nil {
 			laidOut = append(laidOut, i)
 		}
 	}
@@ -149,9 +157,8 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 	// records both. Only what is new is stamped: a kept event or
 	// document keeps the version it was stamped with.
 	set := &Set{Series: map[string]Doc{}, sched: s, segs: r.segs, docs: map[string]builtDoc{},
-		comps:       cloneOrMake(r.prev, func(p *Set) map[string]*component { return p.comps }),
-		sessionDocs: cloneOrMake(r.prev, func(p *Set) map[string]builtDoc { return p.sessionDocs }),
-		Sessions:    cloneOrMake(r.prev, func(p *Set) map[string]Doc { return p.Sessions })}
+		comps:    cloneOrMake(r.prev, func(p *Set) map[string]*component { return p.comps }),
+		sessions: cloneOrMake(r.prev, func(p *Set) map[string]*sessionFeed { return p.sessions })}
 	docs := map[string]*doc{"/calendar.ics": r.layout(s.Calendar.Name, all)}
 	for id, cs := range series {
 		docs["/series/"+id+".ics"] = r.layout(s.Calendar.Name+": "+cs[0].title, cs)
@@ -184,10 +191,9 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 		}
 	}
 	for id, d := range newSessions {
-		out := d.doc(versions[sessionDoc(id)].Modified)
-		set.sessionDocs[id] = builtDoc{d, out}
-		set.Sessions[id] = out
+		set.sessions[id] = newSessionFeed(d, versions[sessionDoc(id)].Modified)
 	}
+	set.head = [2][]byte{r.headStart, r.headEnd}
 	// The maps started as prev's: what changed replaced its entries, and
 	// any left over from prev (a session removed or renamed, an override
 	// gone) makes them larger than they should be. Then, and only then,
@@ -199,7 +205,7 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 		}
 	}
 	set.id = setIDs.Add(1)
-	if prev != nil && len(set.Sessions) == len(s.Sessions) && sameSeries(prev, s) {
+	if prev != nil && len(set.sessions) == len(s.Sessions) && sameSeries(prev, s) {
 		set.base = prev.id
 		for id := range newSessions {
 			set.changed = append(set.changed, "/sessions/"+id+".ics")
@@ -208,13 +214,13 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 			set.changed = append(set.changed, name)
 		}
 	}
-	if len(set.Sessions) != len(s.Sessions) {
-		docs, out := make(map[string]builtDoc, len(s.Sessions)), make(map[string]Doc, len(s.Sessions))
+	if len(set.sessions) != len(s.Sessions) {
+		sessions := make(map[string]*sessionFeed, len(s.Sessions))
 		for i := range s.Sessions {
 			id := s.Sessions[i].ID
-			docs[id], out[id] = set.sessionDocs[id], set.Sessions[id]
+			sessions[id] = set.sessions[id]
 		}
-		set.sessionDocs, set.Sessions = docs, out
+		set.sessions = sessions
 	}
 	for name, d := range docs {
 		out := Doc{ETag: d.etag(), Modified: versions["doc:"+name].Modified}
@@ -286,9 +292,17 @@ func (set *Set) byPath(path string) (Doc, bool) {
 		d, ok := set.Series[strings.TrimSuffix(id, ".ics")]
 		return d, ok
 	}
-	id, _ := strings.CutPrefix(path, "/sessions/")
-	d, ok := set.Sessions[strings.TrimSuffix(id, ".ics")]
-	return d, ok
+	return set.session(sessionID(path))
+}
+
+// sessionID returns the id of the session whose feed is at path, or ""
+// when path is not a session's feed.
+func sessionID(path string) string {
+	id, ok := strings.CutPrefix(path, "/sessions/")
+	if id, isICS := strings.CutSuffix(id, ".ics"); ok && isICS {
+		return id
+	}
+	return ""
 }
 
 // cloneOrMake returns a copy of the map of prev that field gives, or an
@@ -337,8 +351,8 @@ func (set *Set) Docs() map[string]Doc {
 	for id, d := range set.Series {
 		docs["/series/"+id+".ics"] = d
 	}
-	for id, d := range set.Sessions {
-		docs["/sessions/"+id+".ics"] = d
+	for id := range set.sessions {
+		docs["/sessions/"+id+".ics"], _ = set.session(id)
 	}
 	return docs
 }

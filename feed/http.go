@@ -16,10 +16,13 @@ import (
 // no rendering, no disk I/O and no store query. It is safe for use by
 // several goroutines.
 //
-// The headers of each document are built once, in Swap, and the common
-// requests (GET or HEAD, with or without If-None-Match or
-// If-Modified-Since) are answered without allocating; ranges and the
-// other preconditions go through http.ServeContent.
+// The headers of the full feed and of each series' feed are built once,
+// in Swap, and the common requests for them (GET or HEAD, with or
+// without If-None-Match or If-Modified-Since) are answered without
+// allocating; ranges and the other preconditions go through
+// http.ServeContent. A session's feed is written on request from its
+// Set (see Set), with its headers: a few small allocations, against the
+// few hundred bytes of memory each of thousands would hold.
 //
 // A client that accepts gzip gets the document gzip-compressed, with
 // Content-Encoding: gzip and an ETag of its own; every answer says
@@ -28,14 +31,23 @@ import (
 // it meanwhile wait for that one), not in Swap: compressing the full
 // feed of 10,000 sessions takes about 70 ms of CPU, which an edit on a
 // machine of two cores would wait for. A document that did not change
-// keeps its compressed form across swaps.
+// keeps its compressed form across swaps. A session's feed that large
+// is held like the full feed, so that it too is compressed once.
 type Handler struct {
-	docs   atomic.Pointer[map[string]*entry]
+	cur    atomic.Pointer[served]
 	mu     sync.Mutex // one Swap at a time
 	served uint64     // the id of the Set swapped in last; under mu
 	// Observe, if set, is told the status of every answer. It is called
 	// in the request's path, so it must be cheap (a counter's Inc).
 	Observe func(status int)
+}
+
+// served is what the handler serves: the Set swapped in last, and an
+// entry for each document it holds rather than writes on request, by
+// URL path.
+type served struct {
+	set  *Set
+	docs map[string]*entry
 }
 
 // entry is a Doc with its header values prebuilt. The slices are shared
@@ -74,8 +86,8 @@ func (h *Handler) Swap(set *Set) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var old map[string]*entry
-	if p := h.docs.Load(); p != nil {
-		old = *p
+	if cur := h.cur.Load(); cur != nil {
+		old = cur.docs
 	}
 	docs := maps.Clone(old)
 	switch {
@@ -95,52 +107,94 @@ func (h *Handler) Swap(set *Set) {
 		putDocs(docs, old, set)
 	}
 	h.served = set.id
-	h.docs.Store(&docs)
+	h.cur.Store(&served{set: set, docs: docs})
 }
 
-// putDocs puts an entry for every document of set into docs, keeping
-// the one in old of each document that did not change. It reports
-// whether docs then holds the documents of set and no others.
+// putDocs puts an entry for every document of set that is held (see
+// held) into docs, keeping the one in old of each document that did not
+// change. It reports whether docs then holds those documents of set and
+// no others.
 func putDocs(docs, old map[string]*entry, set *Set) bool {
 	n := 0
 	var v headerValues
 	put := func(path string, d Doc) {
-		n++
+		if held(path, d) {
+			n++
+		}
 		putDoc(docs, old, path, d, &v)
 	}
 	put("/calendar.ics", set.All)
 	for id, d := range set.Series {
 		put("/series/"+id+".ics", d)
 	}
-	for id, d := range set.Sessions {
+	for id := range set.sessions {
+		d, _ := set.session(id)
 		put("/sessions/"+id+".ics", d)
 	}
 	return len(docs) == n
 }
 
-// putDoc puts the entry of d, at path, into docs: old's when d did not
-// change, else a new one with its header values from v.
+// held reports whether the document d, at path, gets an entry in Swap:
+// all but the sessions' feeds, which are written on request, and of
+// those, the ones large enough to be compressed (once per change).
+func held(path string, d Doc) bool {
+	return sessionID(path) == "" || d.Len() >= gzipMin
+}
+
+// putDoc puts the entry of d, at path, into docs if it is held: old's
+// when d did not change, else a new one with its header values from v.
+// It removes the entry of a document that is not held.
 func putDoc(docs, old map[string]*entry, path string, d Doc, v *headerValues) {
+	if !held(path, d) {
+		delete(docs, path)
+		return
+	}
 	if e := old[path]; e != nil && e.identity.etag() == d.ETag && e.identity.doc.Modified.Equal(d.Modified) {
 		docs[path] = e
 		return
 	}
+	docs[path] = newEntry(d, v)
+}
+
+// newEntry returns an entry for d, with its header values from v (nil:
+// made for it alone).
+func newEntry(d Doc, v *headerValues) *entry {
 	e := &entry{identity: encoding{doc: d, etags: []string{d.ETag}, length: v.length(d.Len())}}
 	if t := d.Modified.Unix(); !d.Modified.IsZero() && t != 0 {
 		e.lastModified = v.modified(d.Modified)
 	}
-	docs[path] = e
+	return e
+}
+
+// entry returns the entry of the document at path: the one held, or one
+// made for this request from the set.
+func (cur *served) entry(path string) (*entry, bool) {
+	if e, ok := cur.docs[path]; ok {
+		return e, true
+	}
+	id := sessionID(path)
+	if id == "" {
+		return nil, false
+	}
+	d, ok := cur.set.session(id)
+	if !ok {
+		return nil, false
+	}
+	return newEntry(d, nil), true
 }
 
 // headerValues holds each Content-Length and Last-Modified header value once:
 // the documents of a first render share their Last-Modified, and many
-// their length.
+// their length. A nil *headerValues makes each value for one use.
 type headerValues struct {
 	lengths   map[int][]string
 	modifieds map[int64][]string
 }
 
 func (v *headerValues) length(n int) []string {
+	if v == nil {
+		return []string{strconv.Itoa(n)}
+	}
 	if v.lengths == nil {
 		v.lengths = map[int][]string{}
 	}
@@ -151,6 +205,9 @@ func (v *headerValues) length(n int) []string {
 }
 
 func (v *headerValues) modified(t time.Time) []string {
+	if v == nil {
+		return []string{t.UTC().Format(http.TimeFormat)}
+	}
 	if v.modifieds == nil {
 		v.modifieds = map[int64][]string{}
 	}
@@ -256,20 +313,20 @@ func AcceptsGzip(hd []string) bool {
 }
 
 // Loaded reports whether a Set has been swapped in.
-func (h *Handler) Loaded() bool { return h.docs.Load() != nil }
+func (h *Handler) Loaded() bool { return h.cur.Load() != nil }
 
 // ServeHTTP answers GET and HEAD for /calendar.ics, /series/{id}.ics and
 // /sessions/{id}.ics, with a strong ETag, Last-Modified and conditional
 // answers (RFC 9110 section 13).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	docs := h.docs.Load()
-	if docs == nil {
+	cur := h.cur.Load()
+	if cur == nil {
 		// The schedule is loading: the daemon opens its port first.
 		w.Header().Set("Retry-After", "1")
 		h.fail(w, "the schedule is loading", http.StatusServiceUnavailable)
 		return
 	}
-	e, ok := (*docs)[r.URL.Path]
+	e, ok := cur.entry(r.URL.Path)
 	if !ok {
 		h.fail(w, "404 page not found", http.StatusNotFound)
 		return

@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -73,7 +74,7 @@ func TestHandler(t *testing.T) {
 		{"get", "GET", "/calendar.ics", nil, 200, set.All.Bytes()},
 		{"head", "HEAD", "/calendar.ics", nil, 200, nil},
 		{"series", "GET", "/series/chapters.ics", nil, 200, set.Series["chapters"].Bytes()},
-		{"session", "GET", "/sessions/introduction.ics", nil, 200, set.Sessions["introduction"].Bytes()},
+		{"session", "GET", "/sessions/introduction.ics", nil, 200, sessionBytes(t, set, "introduction")},
 		{"if-none-match", "GET", "/calendar.ics", map[string]string{"If-None-Match": etag}, 304, nil},
 		{"if-none-match head", "HEAD", "/calendar.ics", map[string]string{"If-None-Match": etag}, 304, nil},
 		{"if-none-match list", "GET", "/calendar.ics", map[string]string{"If-None-Match": `"other", ` + etag}, 304, nil},
@@ -149,6 +150,16 @@ func TestHandler(t *testing.T) {
 	}
 }
 
+// sessionBytes returns the bytes of the feed of session id.
+func sessionBytes(t *testing.T, set *Set, id string) []byte {
+	t.Helper()
+	d, ok := set.session(id)
+	if !ok {
+		t.Fatalf("no session %q", id)
+	}
+	return d.Bytes()
+}
+
 func TestHandlerNotLoaded(t *testing.T) {
 	var h Handler
 	if h.Loaded() {
@@ -217,7 +228,7 @@ func TestSwapKeepsAndDrops(t *testing.T) {
 	var h Handler
 	first := httpTestSet(t)
 	h.Swap(first)
-	kept := (*h.docs.Load())["/series/chapters.ics"]
+	kept := h.cur.Load().docs["/series/chapters.ics"]
 	text := strings.Replace(httpTestSchedule, `id = "introduction"`, `id = "welcome"`, 1)
 	s, err := schedule.Parse("events.toml", []byte(text))
 	if err != nil {
@@ -225,12 +236,13 @@ func TestSwapKeepsAndDrops(t *testing.T) {
 	}
 	second := renderTestSet(t, s)
 	h.Swap(second)
-	docs := *h.docs.Load()
+	docs := h.cur.Load().docs
 	if docs["/series/chapters.ics"] != kept {
 		t.Error("an unchanged document got a new entry")
 	}
-	if len(docs) != len(second.Docs()) {
-		t.Errorf("%d entries, want %d", len(docs), len(second.Docs()))
+	// The sessions' feeds are small, so written on request.
+	if want := 1 + len(second.Series); len(docs) != want {
+		t.Errorf("%d entries, want %d", len(docs), want)
 	}
 	for path, want := range map[string]int{"/sessions/introduction.ics": 404, "/sessions/welcome.ics": 200, "/calendar.ics": 200} {
 		w := httptest.NewRecorder()
@@ -243,6 +255,44 @@ func TestSwapKeepsAndDrops(t *testing.T) {
 		h.ServeHTTP(w, httptest.NewRequest("GET", "/calendar.ics", nil))
 		if w.Header().Get("Etag") != second.All.ETag {
 			t.Errorf("the full feed has ETag %s after the swap, want %s", w.Header().Get("Etag"), second.All.ETag)
+		}
+	}
+}
+
+// TestSwapSessionFeedGrows: a session's feed that an edit makes large
+// enough to compress gets an entry (compressed once, not per request),
+// and loses it when an edit makes it small again, on the swap that
+// replaces the documents an edit changed as on a whole one.
+func TestSwapSessionFeedGrows(t *testing.T) {
+	st, err := store.OpenExclusive(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const path = "/sessions/introduction.ics"
+	var h Handler
+	var set *Set
+	for i, description := range []string{"", strings.Repeat("A long description. ", 400), ""} {
+		text := strings.Replace(httpTestSchedule, `title = "Introduction"`, fmt.Sprintf("title = \"Introduction\"\ndescription = %q", description), 1)
+		s, err := schedule.Parse("events.toml", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if set, err = Update(context.Background(), set, s, st, time.Date(2023, 7, 1, 12, i, 0, 0, time.UTC)); err != nil {
+			t.Fatal(err)
+		}
+		h.Swap(set)
+		e, held := h.cur.Load().docs[path]
+		d, _ := set.session("introduction")
+		if large := d.Len() >= gzipMin; held != large {
+			t.Errorf("edit %d: %d bytes, held %v", i, d.Len(), held)
+		}
+		r := httptest.NewRequest("GET", path, nil)
+		r.Header.Set("Accept-Encoding", "gzip")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if gz := w.Header().Get("Content-Encoding") == "gzip"; w.Code != 200 || gz != held || (held && e.gzip == nil) {
+			t.Errorf("edit %d: %d, compressed %v, held %v", i, w.Code, gz, held)
 		}
 	}
 }
