@@ -100,9 +100,11 @@ func (s *Store) Stamp(ctx context.Context, now time.Time, prints map[string]stri
 
 // readVersions reads the versions table: on PostgreSQL only the rows of
 // the keys of prints (an edit stamps a few keys of a large table), on
-// SQLite all of them (the exclusive store keeps them).
+// SQLite all of them, but a store not opened exclusively, which keeps
+// none, keeps only those of prints. The text of a row whose fingerprint
+// is its key's in prints is not copied: the row holds prints' own.
 func (s *Store) readVersions(ctx context.Context, tx *sql.Tx, prints map[string]string) (map[string]versionRow, error) {
-	old := map[string]versionRow{}
+	old := make(map[string]versionRow, len(prints))
 	q, args := `SELECT key, fingerprint, sequence, created, modified FROM versions`, []any(nil)
 	if s.backend == postgresBackend {
 		q, args = q+` WHERE key = ANY($1)`, []any{slices.Collect(maps.Keys(prints))}
@@ -112,15 +114,26 @@ func (s *Store) readVersions(ctx context.Context, tx *sql.Tx, prints map[string]
 		return nil, err
 	}
 	defer rows.Close()
+	// Scanned as RawBytes, a row's key and fingerprint are not
+	// allocated unless they are kept.
+	var key, print sql.RawBytes
 	for rows.Next() {
-		var key string
 		var r versionRow
 		var created, modified int64
-		if err := rows.Scan(&key, &r.print, &r.v.Sequence, &created, &modified); err != nil {
+		if err := rows.Scan(&key, &print, &r.v.Sequence, &created, &modified); err != nil {
 			return nil, err
 		}
+		p, asked := prints[string(key)]
+		switch {
+		case asked && p == string(print):
+			r.print = p
+		case asked || s.lock != nil:
+			r.print = string(print)
+		default:
+			continue
+		}
 		r.v.Created, r.v.Modified = time.Unix(created, 0).UTC(), time.Unix(modified, 0).UTC()
-		old[key] = r
+		old[string(key)] = r
 	}
 	return old, rows.Err()
 }
