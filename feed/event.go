@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -142,6 +143,7 @@ func (r *renderer) event(o schedule.Occurrence, seg *segment) *component {
 	}
 	ev := ics.NewEvent(r.uid(o))
 	c := &ev.ComponentBase
+	c.Properties = slices.Grow(c.Properties, 15) // as many as a session's event has
 	fixed := sr != nil && sr.Start.Fixed
 	if sr != nil {
 		r.originalTime(c, ics.ComponentPropertyDtStart, sr, o.Original)
@@ -154,9 +156,9 @@ func (r *renderer) event(o schedule.Occurrence, seg *segment) *component {
 			// DTSTART or DTEND would name a wall clock in a gap or an
 			// overlap, which clients read differently, and their
 			// difference is the length of every occurrence: state it.
-			c.AddProperty(ics.ComponentPropertyDuration, duration(o.End.Sub(o.Start)))
+			property(c, ics.ComponentPropertyDuration, duration(o.End.Sub(o.Start)))
 		}
-		c.AddProperty(ics.ComponentPropertyRrule, seg.rule)
+		property(c, ics.ComponentPropertyRrule, seg.rule)
 		skipped := map[time.Time]bool{}
 		for _, w := range sr.Skip {
 			skipped[w] = true
@@ -176,13 +178,14 @@ func (r *renderer) event(o schedule.Occurrence, seg *segment) *component {
 			r.originalTime(c, ics.ComponentPropertyRecurrenceId, r.series(o.ID), o.Original)
 		}
 	}
-	c.AddProperty(ics.ComponentPropertySummary, text(o.Title))
-	if d := r.description(o); d != "" {
-		c.AddProperty(ics.ComponentPropertyDescription, text(d))
+	property(c, ics.ComponentPropertySummary, text(o.Title))
+	join := o.JoinURL() != ""
+	if d := describe(o, join); d != "" {
+		property(c, ics.ComponentPropertyDescription, text(d))
 	}
 	if o.Location != "" {
-		c.AddProperty(ics.ComponentPropertyLocation, text(o.Location))
-		if o.JoinURL() != "" {
+		property(c, ics.ComponentPropertyLocation, text(o.Location))
+		if join {
 			property(c, ics.ComponentProperty("CONFERENCE"), uri(o.Location),
 				param{"VALUE", "URI"}, param{"FEATURE", "VIDEO"}, param{"LABEL", "Join: " + o.Location})
 		}
@@ -192,27 +195,34 @@ func (r *renderer) event(o schedule.Occurrence, seg *segment) *component {
 		if sr != nil {
 			page = o.ID
 		}
-		c.AddProperty(ics.ComponentPropertyUrl, clean(r.s.Calendar.URL+schedule.MeetingPath(page)))
+		property(c, ics.ComponentPropertyUrl, clean(r.s.Calendar.URL+schedule.MeetingPath(page)))
 	}
 	if org := r.s.Calendar.Organizer; org.Email != "" {
 		if org.Name != "" {
 			property(c, ics.ComponentPropertyOrganizer, uri("mailto:"+org.Email), param{"CN", org.Name})
 		} else {
-			c.AddProperty(ics.ComponentPropertyOrganizer, clean("mailto:"+org.Email))
+			property(c, ics.ComponentPropertyOrganizer, clean("mailto:"+org.Email))
 		}
 	}
-	c.AddProperty(ics.ComponentPropertyStatus, strings.ToUpper(string(o.Status)))
+	property(c, ics.ComponentPropertyStatus, strings.ToUpper(string(o.Status)))
 
-	var b strings.Builder
-	_ = ev.SerializeTo(&b, serialConfig())
+	// golang-ical writes each property in a few small writes: into a
+	// buffer kept from event to event, then copied once, at its size.
+	b := eventBuffers.Get().(*bytes.Buffer)
+	b.Reset()
+	_ = ev.SerializeTo(b, serialConfig())
+	print := string(b.Bytes())
+	eventBuffers.Put(b)
 	from, to := o.Start, o.End
 	if sr != nil {
 		from, to = o.Start, horizon
 	}
-	return &component{key: key, print: b.String(), sum: sha256.Sum256([]byte(b.String())), title: o.Title,
-		zone: o.Zone, from: from, to: to, gmt: strings.Contains(b.String(), "TZID="+gmt.String()+":"),
-		named: o.Zone != time.UTC && strings.Contains(b.String(), "TZID="+tzid(o.Zone)+":")}
+	return &component{key: key, print: print, sum: sha256.Sum256(unsafe.Slice(unsafe.StringData(print), len(print))), title: o.Title,
+		zone: o.Zone, from: from, to: to, gmt: strings.Contains(print, "TZID="+gmt.String()+":"),
+		named: o.Zone != time.UTC && strings.Contains(print, "TZID="+tzid(o.Zone)+":")}
 }
+
+var eventBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (r *renderer) seriesFixed(id string) bool {
 	sr := r.series(id)
@@ -232,29 +242,46 @@ func (r *renderer) series(id string) *schedule.Series {
 // description is the DESCRIPTION text: reading, facilitator, join link,
 // the free text, and the links.
 func (r *renderer) description(o schedule.Occurrence) string {
+	return describe(o, o.JoinURL() != "")
+}
+
+// describe is description, told whether o's location is a link to join
+// by (which event has found already).
+func describe(o schedule.Occurrence, join bool) string {
 	var b strings.Builder
+	size := 48 + len(o.Reading) + len(o.Facilitator) + len(o.Location) + len(o.Description)
+	for _, l := range o.Links {
+		size += len(l.Title) + len(l.URL) + 3
+	}
+	b.Grow(size)
+	line := func(parts ...string) {
+		for _, p := range parts {
+			b.WriteString(p)
+		}
+		b.WriteByte('\n')
+	}
 	if o.Status == schedule.Cancelled {
-		b.WriteString("CANCELLED\n")
+		line("CANCELLED")
 	}
 	if o.Reading != "" {
-		b.WriteString("Reading: " + o.Reading + "\n")
+		line("Reading: ", o.Reading)
 	}
 	if o.Facilitator != "" {
-		b.WriteString("Facilitator: " + o.Facilitator + "\n")
+		line("Facilitator: ", o.Facilitator)
 	}
-	if o.JoinURL() != "" {
-		b.WriteString("Join: " + o.Location + "\n")
+	if join {
+		line("Join: ", o.Location)
 	}
 	if o.Description != "" {
 		if b.Len() > 0 {
-			b.WriteString("\n")
+			line()
 		}
-		b.WriteString(o.Description + "\n")
+		line(o.Description)
 	}
 	if len(o.Links) > 0 {
-		b.WriteString("\n")
+		line()
 		for _, l := range o.Links {
-			b.WriteString(l.Title + ": " + l.URL + "\n")
+			line(l.Title, ": ", l.URL)
 		}
 	}
 	return strings.TrimSuffix(b.String(), "\n")

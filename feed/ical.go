@@ -36,7 +36,9 @@ type param struct{ key, value string }
 // property adds a property with parameters to c.
 func property(c *ics.ComponentBase, name ics.ComponentProperty, value string, params ...param) {
 	if len(params) == 0 {
-		c.AddProperty(name, value)
+		// As AddProperty adds it, without the empty map of parameters
+		// it makes for each.
+		c.Properties = append(c.Properties, ics.IANAProperty{BaseProperty: ics.BaseProperty{IANAToken: string(name), Value: value}})
 		return
 	}
 	// golang-ical writes the IANA token verbatim, so the parameters go
@@ -44,9 +46,17 @@ func property(c *ics.ComponentBase, name ics.ComponentProperty, value string, pa
 	// value as TEXT and escape it, so TEXT values pass through as they
 	// are, and other values must not hold characters TEXT escapes.
 	var b strings.Builder
+	size := len(name)
+	for _, p := range params {
+		size += len(p.key) + len(p.value) + 4 // ; = and quotes
+	}
+	b.Grow(size)
 	b.WriteString(string(name))
 	for _, p := range params {
-		b.WriteString(";" + p.key + "=" + paramValue(p.value))
+		b.WriteByte(';')
+		b.WriteString(p.key)
+		b.WriteByte('=')
+		b.WriteString(paramValue(p.value))
 	}
 	c.Properties = append(c.Properties, ics.IANAProperty{BaseProperty: ics.BaseProperty{IANAToken: b.String(), Value: value}})
 }
@@ -129,9 +139,10 @@ func stamp(c *ics.ComponentBase, name ics.ComponentProperty, t time.Time) {
 const crlf = "\r\n"
 
 // serialConfig asks golang-ical for CRLF line ends, folded at 75 octets.
-func serialConfig() *ics.SerializationConfiguration {
-	return &ics.SerializationConfiguration{MaxLength: 75, PropertyMaxLength: 75, NewLine: crlf}
-}
+// It is one value, which golang-ical only reads.
+func serialConfig() *ics.SerializationConfiguration { return &serialConfiguration }
+
+var serialConfiguration = ics.SerializationConfiguration{MaxLength: 75, PropertyMaxLength: 75, NewLine: crlf}
 
 // serialize writes cal with CRLF line ends, folded at 75 octets.
 func serialize(cal *ics.Calendar) []byte {

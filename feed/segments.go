@@ -222,6 +222,9 @@ func (r *renderer) uid(o schedule.Occurrence) string {
 			return r.segmentOf(sr, o.Original).uid
 		}
 	}
+	if r.uidSuffix != "" { // found once per render, not once per event
+		return o.ID + r.uidSuffix
+	}
 	return r.s.UID(o.ID)
 }
 
