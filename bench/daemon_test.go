@@ -103,12 +103,14 @@ func BenchmarkMemory(b *testing.B) {
 			for range 200 {
 				get200(b, d.base+"/calendar.ics")
 			}
-			rss, peak := d.rss(b)
+			m := d.rss(b)
 			b.ReportMetric(0, "ns/op")
 			b.ReportMetric(n, "sessions")
 			b.ReportMetric(subscribers, "subscribers")
-			b.ReportMetric(float64(rss)/(1<<20), "MB-RSS")
-			b.ReportMetric(float64(peak)/(1<<20), "MB-peak-RSS")
+			b.ReportMetric(float64(m.rss)/(1<<20), "MB-RSS")
+			b.ReportMetric(float64(m.anon)/(1<<20), "MB-RSS-anon")
+			b.ReportMetric(float64(m.file)/(1<<20), "MB-RSS-file")
+			b.ReportMetric(float64(m.peak)/(1<<20), "MB-peak-RSS")
 			d.stop()
 		})
 	}

@@ -333,26 +333,36 @@ func (d *daemon) stop() {
 	d.log.Close()
 }
 
-// rss returns the resident and peak resident memory of the process, in bytes.
-func (d *daemon) rss(tb testing.TB) (rss, peak int64) {
+// residentMemory is the resident memory of a process, in bytes: all of
+// it, its peak, and the anonymous (heap, stacks, SQLite's page cache)
+// and file-backed (the binary's pages) parts of it.
+type residentMemory struct{ rss, peak, anon, file int64 }
+
+// rss returns the resident memory of the process.
+func (d *daemon) rss(tb testing.TB) residentMemory {
 	tb.Helper()
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
 	if err != nil {
 		tb.Skipf("cannot read the resident memory: %v", err)
 	}
+	var m residentMemory
 	for _, line := range strings.Split(string(data), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 3 && f[2] == "kB" {
 			n, _ := strconv.ParseInt(f[1], 10, 64)
 			switch f[0] {
 			case "VmRSS:":
-				rss = n * 1024
+				m.rss = n * 1024
 			case "VmHWM:":
-				peak = n * 1024
+				m.peak = n * 1024
+			case "RssAnon:":
+				m.anon = n * 1024
+			case "RssFile:":
+				m.file = n * 1024
 			}
 		}
 	}
-	return rss, peak
+	return m
 }
 
 func freePort(tb testing.TB) int {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -207,5 +208,34 @@ func TestWritablePostgresReadOnly(t *testing.T) {
 	ro := openState(t, state) // new connections are read-only
 	if err := ro.Writable(context.Background()); err == nil || !strings.Contains(err.Error(), "read-only") {
 		t.Fatalf("Writable on a read-only database = %v, want an error saying read-only", err)
+	}
+}
+
+// TestSQLiteCacheSize: every connection of the pool has the small page
+// cache that keeps serve's resident memory down, not SQLite's 2 MiB.
+func TestSQLiteCacheSize(t *testing.T) {
+	st, err := Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	var conns []*sql.Conn
+	for range 3 {
+		c, err := st.DB().Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		var size int
+		if err := c.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&size); err != nil {
+			t.Fatal(err)
+		}
+		if size != -sqliteCacheKiB {
+			t.Errorf("connection %d: cache_size %d, want %d", len(conns), size, -sqliteCacheKiB)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
 	}
 }
