@@ -153,7 +153,7 @@ func newSessionFeed(d *doc, modified time.Time) *sessionFeed {
 // session returns the feed of session id, laid out again from what set
 // holds: the bytes, ETag and Last-Modified that Update found for it.
 func (set *Set) session(id string) (Doc, bool) {
-	f := set.sessions[id]
+	f, _ := set.sessions.Get(id)
 	if f == nil {
 		return Doc{}, false
 	}

@@ -38,7 +38,7 @@ timezone = "Europe/Berlin"
 		held[&p[0]] = true
 	}
 	var head *byte
-	for id := range set.sessions {
+	for id := range set.sessions.All {
 		d, _ := set.session(id)
 		var parts [][]byte
 		for p := range d.parts {
@@ -62,8 +62,8 @@ timezone = "Europe/Berlin"
 			t.Errorf("session %s: its calendar properties are a copy of their own", id)
 		}
 	}
-	if len(set.sessions) < 2 {
-		t.Fatalf("the sample has %d sessions", len(set.sessions))
+	if set.sessions.Len() < 2 {
+		t.Fatalf("the sample has %d sessions", set.sessions.Len())
 	}
 	var b bytes.Buffer
 	if n, err := set.All.WriteTo(&b); err != nil || n != int64(set.All.Len()) || !bytes.Equal(b.Bytes(), set.All.Bytes()) {
@@ -117,7 +117,7 @@ func TestSessionFeedOnRequest(t *testing.T) {
 	large := 0
 	for _, ss := range s.Sessions {
 		r := &renderer{s: s}
-		c := set.comps[r.key(s.Single(ss))]
+		c, _ := set.comps.Get(r.key(s.Single(ss)))
 		want := r.layout(s.Calendar.Name+": "+ss.Title, []*component{c})
 		// The same print again: the store answers the version it
 		// stamped, unchanged.

@@ -15,6 +15,7 @@ import (
 
 	ics "github.com/arran4/golang-ical"
 
+	"github.com/convene/convene/overlay"
 	"github.com/convene/convene/schedule"
 	"github.com/convene/convene/store"
 )
@@ -103,7 +104,7 @@ type renderer struct {
 	prev *Set                 // the previous render, or nil
 	// its documents, when their heads are the same
 	prevDocs     map[string]builtDoc
-	prevSessions map[string]*sessionFeed
+	prevSessions *overlay.Map[string, *sessionFeed]
 	uidSuffix    string // what UID adds to an id
 	// head and tail of every document's calendar properties, either
 	// side of its name (shared, see head)

@@ -6,14 +6,15 @@ package feed
 
 import (
 	"context"
-	"maps"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/convene/convene/overlay"
 	"github.com/convene/convene/schedule"
 	"github.com/convene/convene/store"
 )
@@ -41,22 +42,23 @@ type Set struct {
 	sched *schedule.Schedule
 	segs  map[string][]segment // by series id, every series; only read
 	// Every event by key, stamped: what Event and Sequence read and what
-	// the next Update reuses.
-	comps map[string]*component
+	// the next Update reuses. A Set updated from another shares what
+	// did not change with it (overlay.Map).
+	comps *overlay.Map[string, *component]
 	// Each document laid out with the Doc built from it: the full feed
 	// and the series' by path.
 	docs map[string]builtDoc
 	// What a session's feed is written from, by session id, and the
 	// calendar properties before and after its name, which every
 	// document shares.
-	sessions map[string]*sessionFeed
+	sessions *overlay.Map[string, *sessionFeed]
 	head     [2][]byte
 	// id tells sets apart; when this set is the one numbered base with
-	// the documents of changed replaced, and no other document added or
-	// removed, base is that number (else 0), so that Handler.Swap
-	// replaces those alone.
-	id, base uint64
-	changed  []string // URL paths
+	// the documents at the URL paths changed replaced and those at
+	// removed removed, base is that number (else 0), so that
+	// Handler.Swap replaces those alone.
+	id, base         uint64
+	changed, removed []string
 }
 
 // setIDs numbers sets.
@@ -124,25 +126,40 @@ func stampAll(cs []*component, versions map[string]store.Version) {
 // A session whose inputs (its occurrence, the calendar's URL and
 // organizer) are those it had in prev keeps prev's event, stamped, and
 // its document, when the calendar's head is the same too, keeps its
-// bytes and ETag. A session that Reparse kept (schedule.Session.Origin)
-// is known to be unchanged without being compared, so that an edit of
-// one session costs, for each of the others, a lookup and a comparison
-// of pointers: it serializes one event, stamps what changed, and
-// assembles the documents that hold it.
+// bytes and ETag. When Reparse made s from prev's schedule by a splice
+// (schedule.Splice), only the sessions it replaced are looked at: the
+// others keep their events and documents without a lookup, and the
+// maps of events and sessions' feeds are prev's with those entries
+// changed (overlay.Map), not copies. Otherwise each session is looked
+// up in prev; one that Reparse kept (schedule.Session.Origin) is known
+// to be unchanged by a comparison of pointers.
 func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now time.Time) (*Set, error) {
 	r := &renderer{s: s, segs: map[string][]segment{}, prev: prev, uidSuffix: s.UID("")}
-	if prev != nil && sameHead(prev.sched, s) {
-		r.prevDocs, r.prevSessions = prev.docs, prev.sessions
+	var sp schedule.Splice
+	spliced := false
+	if prev != nil {
+		sp, spliced = s.SpliceOf(prev.sched)
+		if sameHead(prev.sched, s) {
+			r.prevDocs, r.prevSessions = prev.docs, prev.sessions
+		}
 	}
+	// The sessions looked at: those the splice replaced, or all.
+	from, to := 0, len(s.Sessions)
 	all := make([]*component, len(s.Sessions), len(s.Sessions)+len(s.Series))
-	kept := make([]bool, len(s.Sessions))
-	parallel(len(s.Sessions), func(i int) { all[i], kept[i] = r.session(s.Sessions[i]) })
+	if spliced {
+		from, to = sp.From, sp.From+sp.N
+		prevAll := prev.docs["/calendar.ics"].d.cs // the sessions' events first
+		copy(all, prevAll[:sp.From])
+		copy(all[to:], prevAll[sp.To:len(prev.sched.Sessions)])
+	}
+	kept := make([]bool, to-from)
+	parallel(to-from, func(j int) { all[from+j], kept[j] = r.session(s.Sessions[from+j]) })
 	var laidOut []int // the sessions whose document is laid out anew
-	for i := range s.Sessions {
+	for j := range kept {
 		// A kept event was the one of the document prev has for its
 		// session: the document is kept too, when its head is.
-		if !kept[i] || r.prevSessions == nil {
-			laidOut = append(laidOut, i)
+		if !kept[j] || r.prevSessions == nil {
+			laidOut = append(laidOut, from+j)
 		}
 	}
 	series := map[string][]*component{}
@@ -150,15 +167,14 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 		series[s.Series[i].ID] = cs
 		all = append(all, cs...)
 	}
+	looked := slices.Concat(all[from:to], all[len(s.Sessions):]) // the events looked at
 
 	// Documents are laid out before their events are stamped: what a
 	// document holds besides its events' versions is known now, and its
 	// events' versions change only with their content, so one Stamp
 	// records both. Only what is new is stamped: a kept event or
 	// document keeps the version it was stamped with.
-	set := &Set{Series: map[string]Doc{}, sched: s, segs: r.segs, docs: map[string]builtDoc{},
-		comps:    cloneOrMake(r.prev, func(p *Set) map[string]*component { return p.comps }),
-		sessions: cloneOrMake(r.prev, func(p *Set) map[string]*sessionFeed { return p.sessions })}
+	set := &Set{Series: map[string]Doc{}, sched: s, segs: r.segs, docs: map[string]builtDoc{}}
 	docs := map[string]*doc{"/calendar.ics": r.layout(s.Calendar.Name, all)}
 	for id, cs := range series {
 		docs["/series/"+id+".ics"] = r.layout(s.Calendar.Name+": "+cs[0].title, cs)
@@ -169,7 +185,7 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 		newSessions[ss.ID] = r.layout(s.Calendar.Name+": "+ss.Title, all[i:i+1])
 	}
 	prints := map[string]string{}
-	for _, c := range all {
+	for _, c := range looked {
 		if c.stamped == nil { // not kept from prev
 			prints[c.key] = c.print
 		}
@@ -184,28 +200,53 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range all {
+	events := make(map[string]*component, len(looked))
+	for _, c := range looked {
 		if c.stamped == nil {
 			c.stamp(versions[c.key])
-			set.comps[c.key] = c
+		}
+		events[c.key] = c
+	}
+	feeds := make(map[string]*sessionFeed, to-from)
+	for i := from; i < to; i++ {
+		id := s.Sessions[i].ID
+		if d, ok := newSessions[id]; ok {
+			feeds[id] = newSessionFeed(d, versions[sessionDoc(id)].Modified)
+		} else {
+			feeds[id], _ = r.prevSessions.Get(id)
 		}
 	}
-	for id, d := range newSessions {
-		set.sessions[id] = newSessionFeed(d, versions[sessionDoc(id)].Modified)
-	}
 	set.head = [2][]byte{r.headStart, r.headEnd}
-	// The maps started as prev's: what changed replaced its entries, and
-	// any left over from prev (a session removed or renamed, an override
-	// gone) makes them larger than they should be. Then, and only then,
-	// they are made again from what is there.
-	if len(set.comps) != len(all) {
-		set.comps = make(map[string]*component, len(all))
-		for _, c := range all {
-			set.comps[c.key] = c
+	if spliced {
+		// prev's maps, less the entries of the sessions replaced and
+		// of the series, plus those looked at.
+		var gone, goneEvents []string
+		for _, ss := range prev.sched.Sessions[sp.From:sp.To] {
+			gone = append(gone, ss.ID)
+		}
+		prevAll := prev.docs["/calendar.ics"].d.cs
+		for _, c := range slices.Concat(prevAll[sp.From:sp.To], prevAll[len(prev.sched.Sessions):]) {
+			goneEvents = append(goneEvents, c.key)
+		}
+		set.comps = prev.comps.Change(goneEvents, events)
+		set.sessions = prev.sessions.Change(gone, feeds)
+		for _, id := range gone {
+			if _, ok := set.sessions.Get(id); !ok {
+				set.removed = append(set.removed, "/sessions/"+id+".ics")
+			}
+		}
+	} else {
+		set.comps, set.sessions = overlay.From(events), overlay.From(feeds)
+		if prev != nil {
+			for id := range prev.sessions.All {
+				if _, ok := feeds[id]; !ok {
+					set.removed = append(set.removed, "/sessions/"+id+".ics")
+				}
+			}
 		}
 	}
 	set.id = setIDs.Add(1)
-	if prev != nil && len(set.sessions) == len(s.Sessions) && sameSeries(prev, s) {
+	if prev != nil {
 		set.base = prev.id
 		for id := range newSessions {
 			set.changed = append(set.changed, "/sessions/"+id+".ics")
@@ -213,14 +254,11 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 		for name := range docs {
 			set.changed = append(set.changed, name)
 		}
-	}
-	if len(set.sessions) != len(s.Sessions) {
-		sessions := make(map[string]*sessionFeed, len(s.Sessions))
-		for i := range s.Sessions {
-			id := s.Sessions[i].ID
-			sessions[id] = set.sessions[id]
+		for id := range prev.Series {
+			if _, ok := series[id]; !ok {
+				set.removed = append(set.removed, "/series/"+id+".ics")
+			}
 		}
-		set.sessions = sessions
 	}
 	for name, d := range docs {
 		out := Doc{ETag: d.etag(), Modified: versions["doc:"+name].Modified}
@@ -305,15 +343,6 @@ func sessionID(path string) string {
 	return ""
 }
 
-// cloneOrMake returns a copy of the map of prev that field gives, or an
-// empty map when there is no prev.
-func cloneOrMake[V any](prev *Set, field func(*Set) map[string]V) map[string]V {
-	if prev == nil {
-		return map[string]V{}
-	}
-	return maps.Clone(field(prev))
-}
-
 // parallel calls f(i) for each i below n, on every core. Serializing
 // the sessions' events is most of a first render.
 func parallel(n int, f func(i int)) {
@@ -351,7 +380,7 @@ func (set *Set) Docs() map[string]Doc {
 	for id, d := range set.Series {
 		docs["/series/"+id+".ics"] = d
 	}
-	for id := range set.sessions {
+	for id := range set.sessions.All {
 		docs["/sessions/"+id+".ics"], _ = set.session(id)
 	}
 	return docs
@@ -374,10 +403,10 @@ func (set *Set) Sequence(o schedule.Occurrence) int {
 // version returns the version of the event that holds o: its own, or for
 // an unchanged occurrence of a series, its segment's.
 func (set *Set) version(r *renderer, o schedule.Occurrence) store.Version {
-	if c, ok := set.comps[r.key(o)]; ok {
+	if c, ok := set.comps.Get(r.key(o)); ok {
 		return c.v
 	}
-	if c, ok := set.comps[r.uid(o)]; ok {
+	if c, ok := set.comps.Get(r.uid(o)); ok {
 		return c.v
 	}
 	return store.Version{}
@@ -396,7 +425,7 @@ type sessionInput struct {
 func (r *renderer) session(ss *schedule.Session) (c *component, kept bool) {
 	url, org := r.s.Calendar.URL, r.s.Calendar.Organizer
 	if r.prev != nil {
-		c = r.prev.comps[ss.ID+r.uidSuffix] // its key, as r.key gives it
+		c, _ = r.prev.comps.Get(ss.ID + r.uidSuffix) // its key, as r.key gives it
 	}
 	if c != nil && c.in != nil && c.in.url == url && c.in.organizer == org && c.origin != nil && c.origin == ss.Origin() {
 		return c, true // read from the same text with the same defaults

@@ -93,11 +93,15 @@ func (h *Handler) Swap(set *Set) {
 	switch {
 	case docs != nil && set.base != 0 && set.base == h.served:
 		// set is the one served with the documents of set.changed
-		// replaced: those are all there is to look at.
+		// replaced and those of set.removed removed: those are all
+		// there is to look at.
 		var v headerValues
 		for _, path := range set.changed {
 			d, _ := set.byPath(path)
 			putDoc(docs, docs, path, d, &v)
+		}
+		for _, path := range set.removed {
+			delete(docs, path)
 		}
 	case docs == nil:
 		docs = map[string]*entry{}
@@ -127,7 +131,7 @@ func putDocs(docs, old map[string]*entry, set *Set) bool {
 	for id, d := range set.Series {
 		put("/series/"+id+".ics", d)
 	}
-	for id := range set.sessions {
+	for id := range set.sessions.All {
 		d, _ := set.session(id)
 		put("/sessions/"+id+".ics", d)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,7 +22,8 @@ import (
 // a reload does, gives every document byte for byte, with the same ETag
 // and Last-Modified, and every occurrence's event and SEQUENCE, as a
 // render from scratch of the file parsed anew, against the same
-// versions.
+// versions; and the handler, swapped to each render in turn, serves
+// those documents and no other.
 func TestUpdateMatchesRender(t *testing.T) {
 	for seed := range uint64(4) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { updateMatchesRender(t, seed) })
@@ -84,6 +86,9 @@ func updateMatchesRender(t *testing.T, seed uint64) {
 	var prev *Set
 	var prevSched *schedule.Schedule
 	next := 30
+	var h Handler
+	var served map[string]Doc // by the handler, the round before
+	spliced := 0
 	for round := range 60 {
 		switch k := rng.IntN(16); {
 		case k < 4:
@@ -151,6 +156,31 @@ func updateMatchesRender(t *testing.T, seed uint64) {
 				t.Fatalf("round %d: the event of %s differs from a render from scratch", round, o.Key())
 			}
 		}
+		if _, ok := s.SpliceOf(prevSched); ok {
+			spliced++
+		}
+		// The handler, swapped from set to set as serve does, serves
+		// the documents of the render from scratch, and no others.
+		h.Swap(got)
+		for path, w := range wd {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+			if rec.Body.String() != string(w.Bytes()) || rec.Header().Get("Etag") != w.ETag {
+				t.Fatalf("round %d: the handler serves %s otherwise than a render from scratch", round, path)
+			}
+		}
+		for path := range served {
+			if _, ok := wd[path]; !ok {
+				rec := httptest.NewRecorder()
+				if h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil)); rec.Code != 404 {
+					t.Fatalf("round %d: the handler answers %d for %s, which is gone", round, rec.Code, path)
+				}
+			}
+		}
+		served = wd
 		prev, prevSched = got, s
+	}
+	if spliced < 20 {
+		t.Errorf("%d of 60 schedules were spliced from the one before", spliced)
 	}
 }
