@@ -3,6 +3,7 @@ package reload
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -218,12 +219,27 @@ func TestStartServesLastGood(t *testing.T) {
 		t.Errorf("Ready = %v, want it to name the failed load", err)
 	}
 
-	// A good load keeps the text; a new daemon on a broken file serves it.
-	r.write(scheduleText("Kept title", 19))
+	// A good load keeps the text, and each edit after it what it
+	// changed; a new daemon on a broken file serves the last.
+	r.write(scheduleText("First title", 19))
 	if err := r.p.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	for i := range 5 {
+		r.write(scheduleText(fmt.Sprint("Edit ", i), 19))
+		if err := r.p.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.write(scheduleText("Kept title", 19))
+	if err := r.p.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
 	r.st.Close()
+	var edits int
+	if err := sqlRow(t, filepath.Join(r.dir, "state.db"), `SELECT edits FROM source`, &edits); err != nil || edits != 6 {
+		t.Errorf("the state holds %d edits of the text (%v), want 6", edits, err)
+	}
 	r2 := newRigIn(t, r.dir)
 	r2.write("[calendar]\nname = \"Broken\n")
 	err := r2.p.Start(ctx)
@@ -245,6 +261,17 @@ func TestStartServesLastGood(t *testing.T) {
 	if err := r2.p.Reload(ctx); err != nil || r2.p.Current().Fallback || r2.p.Warning() != "" {
 		t.Errorf("reload of the fixed file = %v, fallback %v, warning %q", err, r2.p.Current().Fallback, r2.p.Warning())
 	}
+}
+
+// sqlRow scans the one row that query gives in the SQLite file path.
+func sqlRow(t *testing.T, path, query string, dest ...any) error {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.QueryRow(query).Scan(dest...)
 }
 
 // TestUnchangedBytesRenderNothing: a reload of the same bytes keeps the

@@ -452,7 +452,7 @@ func splitAgain(prev *cutText, text string) (e edit, ok bool) {
 		return e, ok
 	}
 	old, starts := prev.text, prev.starts
-	p := commonPrefix(old, text)
+	p, q := Unchanged(old, text)
 	// The table holding the first change, and the one before it, are
 	// scanned again; a change in the first table or before it, from
 	// the start of the text.
@@ -463,7 +463,7 @@ func splitAgain(prev *cutText, text string) (e edit, ok bool) {
 		at = starts[e.from]
 	}
 	delta := len(text) - len(old)
-	same := len(text) - commonSuffix(old[p:], text[p:]) // text[same:] did not change
+	same := len(text) - q // text[same:] did not change
 	e.to = len(starts)
 	head, mid, _, ok := scanTables(text, at, func(pos int) bool {
 		i, found := slices.BinarySearch(starts, pos-delta)
@@ -482,6 +482,24 @@ func splitAgain(prev *cutText, text string) (e edit, ok bool) {
 	}
 	e.head = head
 	return e, true
+}
+
+// Unchanged returns how many bytes new begins with that old begins with
+// too, prefix, and how many of the rest it ends with that old ends with,
+// suffix: new is old with old[prefix:len(old)-suffix] replaced by
+// new[prefix:len(new)-suffix].
+func Unchanged(old, new string) (prefix, suffix int) {
+	prefix = commonPrefix(old, new)
+	return prefix, commonSuffix(old[prefix:], new[prefix:])
+}
+
+// Text returns the text s was read from by Reparse, "" for a schedule
+// read otherwise.
+func (s *Schedule) Text() string {
+	if s.cut == nil {
+		return ""
+	}
+	return s.cut.text
 }
 
 // commonPrefix returns how many bytes a and b begin with in common.
