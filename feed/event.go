@@ -30,8 +30,8 @@ type component struct {
 	// the properties from the state store and END.
 	stamped []byte
 	v       store.Version // stamped
-	in      *sessionInput // what a session's event was made from; nil for a series'
-	// origin is the Origin of the session in was read from
+	// origin is the Origin of the session it was made from; nil for a
+	// series'
 	origin *schedule.Session
 	named  bool // it names its zone in a TZID
 	zone   *time.Location
