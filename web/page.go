@@ -124,9 +124,12 @@ type yearLink struct {
 	Current bool
 }
 
-// build computes the landing page at time now. It returns the time after
-// which the page is out of date.
-func build(s *schedule.Schedule, base string, now time.Time, zones []string) (pageData, time.Time) {
+// build computes the landing page of idx's schedule at time now. It
+// returns the time after which the page is out of date. The sessions it
+// reads are idx's (the upcoming, the latest ended, the recorded), not
+// every session of the schedule.
+func build(idx *index, base string, now time.Time, zones []string) (pageData, time.Time) {
+	s := idx.sched
 	cal := s.Calendar
 	p := pageData{
 		Name:        cal.Name,
@@ -144,7 +147,7 @@ func build(s *schedule.Schedule, base string, now time.Time, zones []string) (pa
 			Links: linksFor(base, "/series/"+sr.ID+".ics", cal.Name+": "+sr.Title)})
 	}
 	expires := now.Add(rebuildEvery)
-	next, more := upcoming(s, now, maxUpcoming)
+	next, more := upcoming(idx.sub(idx.ahead), now, maxUpcoming)
 	p.More = more
 	for _, o := range next {
 		p.Upcoming = append(p.Upcoming, meetingOf(s, seriesByID, o))
@@ -153,11 +156,12 @@ func build(s *schedule.Schedule, base string, now time.Time, zones []string) (pa
 		}
 	}
 	var latest []schedule.Occurrence
-	p.Years, latest = pastYears(s, now, maxArchive)
+	p.Years, latest = pastYears(idx.sub(idx.latest, idx.ahead), now, maxArchive)
+	p.Years = addYears(p.Years, idx.years)
 	for _, o := range latest {
 		p.Archive = append(p.Archive, pastMeeting(s, seriesByID, o))
 	}
-	for _, o := range podcast.Recorded(s) {
+	for _, o := range podcast.Recorded(idx.sub(idx.recorded)) {
 		p.Podcast = base + podcast.Path
 		if yearOf(s, o, now) != 0 && len(p.Recorded) < maxRecorded {
 			p.Recorded = append(p.Recorded, pastMeeting(s, seriesByID, o))
@@ -241,6 +245,26 @@ func pastYears(s *schedule.Schedule, now time.Time, n int) ([]yearLink, []schedu
 	}
 	slices.SortFunc(years, func(a, b yearLink) int { return b.Year - a.Year })
 	return years, latest
+}
+
+// addYears returns years with the meetings counted in more added, newest
+// year first.
+func addYears(years []yearLink, more map[int]int) []yearLink {
+	count := map[int]int{}
+	for _, y := range years {
+		count[y.Year] += y.Count
+	}
+	for y, c := range more {
+		count[y] += c
+	}
+	years = years[:0]
+	for y, c := range count {
+		if c > 0 {
+			years = append(years, yearLink{Year: y, Count: c})
+		}
+	}
+	slices.SortFunc(years, func(a, b yearLink) int { return b.Year - a.Year })
+	return years
 }
 
 // newer reports whether a comes before b in the archive, which lists

@@ -140,7 +140,7 @@ func (s *Server) subscribeSent(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) signupPage(w http.ResponseWriter, r *http.Request, status int, v *view, form signupForm) {
-	data, _ := build(v.sched, v.base, s.cfg.Now(), zoneList)
+	data, _ := build(indexAt(v.idx, v.sched, s.cfg.Now()), v.base, s.cfg.Now(), zoneList)
 	data.Form = form
 	data.CSRF = s.csrf(w, r, v)
 	s.render(w, status, "signup.html", data)

@@ -15,6 +15,7 @@ import (
 // view is one rendering of the page and what its routes need.
 type view struct {
 	sched *schedule.Schedule
+	idx   *index // what the page reads of sched's sessions
 	set   feedSet
 	base  string
 	parts [][]byte // the landing page, split where the CSRF value goes
@@ -66,13 +67,18 @@ func (s *Server) build(sched *schedule.Schedule, set feedSet) (*view, error) {
 	if base == "" {
 		base = s.cfg.BaseURL
 	}
-	data, expires := build(sched, base, now, zoneList)
+	var prev *index
+	if v := s.cur.Load(); v != nil {
+		prev = v.idx
+	}
+	idx := indexAt(prev, sched, now)
+	data, expires := build(idx, base, now, zoneList)
 	data.CSRF = s.sentinel
 	page, err := s.execute("index.html", data)
 	if err != nil {
 		return nil, fmt.Errorf("render page: %w", err)
 	}
-	v := &view{sched: sched, set: set, base: base, expires: expires,
+	v := &view{sched: sched, idx: idx, set: set, base: base, expires: expires,
 		parts: bytes.Split(page, []byte(s.sentinel)),
 		years: map[int]*onceFile{},
 		podcast: &onceFile{ctype: podcast.ContentType, render: func() ([]byte, error) {
