@@ -113,7 +113,8 @@ type decoder struct {
 	lines    map[string]int // of text, found at the first problem or warning
 	problems Problems
 	warnings []Problem
-	noZone   bool // calendar.timezone is missing or wrong, which is reported once
+	noZone   bool      // calendar.timezone is missing or wrong, which is reported once
+	cal      *Calendar // see calendar
 }
 
 // loopback reports whether raw is a URL of this machine (a test or a
@@ -245,7 +246,7 @@ func (d *decoder) tables(s *Schedule, top *table) {
 func (d *decoder) readAhead(sessions []any, cal *Calendar) {
 	var todo []int
 	for i, v := range sessions {
-		if t, ok := v.(cutTable); ok && (t.pt.session == nil || t.pt.cal != *cal) {
+		if t, ok := v.(cutTable); ok && (t.pt.session == nil || *t.pt.cal != *cal) {
 			todo = append(todo, i)
 		}
 	}

@@ -240,13 +240,13 @@ type parsedTable struct {
 	kind    string // "sessions" or "series"
 	raw     any    // as decoded; dropped once session is kept
 	session *Session
-	cal     Calendar
+	cal     *Calendar // shared by the tables one decoder kept (decoder.calendar)
 }
 
 // cachedSession reads the session of pt, whose text is text, at index
 // i, or returns the one kept.
 func (d *decoder) cachedSession(i int, pt *parsedTable, text string, cal *Calendar) *Session {
-	if pt.session != nil && pt.cal == *cal {
+	if pt.session != nil && *pt.cal == *cal {
 		return pt.session
 	}
 	path := sessionPath(i)
@@ -260,11 +260,22 @@ func (d *decoder) cachedSession(i int, pt *parsedTable, text string, cal *Calend
 	ss := d.session(path, raw, cal)
 	if len(d.problems) == problems && len(d.warnings) == warnings {
 		ss.origin = &ss
-		pt.session, pt.cal, pt.raw = &ss, *cal, nil
+		pt.session, pt.cal, pt.raw = &ss, d.calendar(cal), nil
 	} else {
 		pt.session, pt.raw = nil, raw
 	}
 	return &ss
+}
+
+// calendar returns a copy of cal, the same for every table d keeps with
+// those defaults: one per load rather than one per session (128 bytes
+// each), and not cal itself, which would keep its schedule.
+func (d *decoder) calendar(cal *Calendar) *Calendar {
+	if d.cal == nil || *d.cal != *cal {
+		c := *cal
+		d.cal = &c
+	}
+	return d.cal
 }
 
 // tableText is the text of one [[sessions]] or [[series]] table, with
