@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -45,9 +44,6 @@ func addServeFlags(fs *flag.FlagSet) *serveConfig {
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	// serve exposes no profiles: the heap profile Go records by default
-	// would only hold memory (about 1.5 MB at 10,000 sessions).
-	runtime.MemProfileRate = 0
 	fs := newFlags("serve", stderr)
 	c := addServeFlags(fs)
 	if err := parse(fs, args); err != nil {
