@@ -256,36 +256,36 @@ func Gzip(body []byte) []byte {
 // Gzip returns the document compressed with gzip, as served and as
 // `convene feed --out` writes it beside each feed.
 func (d Doc) Gzip() []byte {
-	pool := &gzipWriters
+	var b bytes.Buffer
+	b.Grow(d.Len()/8 + 64)
 	if d.Len() < gzipMin {
 		// Feeds this small are served as they are; `convene feed
 		// --out` compresses ten thousand of them at a time, and the
 		// fastest level takes half the time of the default for 8%
 		// more bytes.
-		pool = &gzipFastWriters
+		zw := gzipFastWriters.Get().(*gzip.Writer)
+		zw.Reset(&b)
+		d.WriteTo(zw)
+		zw.Close()
+		gzipFastWriters.Put(zw)
+		return b.Bytes()
 	}
-	var b bytes.Buffer
-	b.Grow(d.Len()/8 + 64)
-	zw := pool.Get().(*gzip.Writer)
-	zw.Reset(&b)
+	// A compressor at the default level is made for each document, not
+	// kept: a few documents are compressed once per change, and one kept
+	// in a pool held its 1.7 MB of tables as long as the pool did.
+	zw, _ := gzip.NewWriterLevel(&b, gzip.DefaultCompression)
 	d.WriteTo(zw)
 	zw.Close()
-	pool.Put(zw)
 	return b.Bytes()
 }
 
-// gzipWriters and gzipFastWriters reuse compressors, each of which holds
-// several hundred kilobytes of tables.
-var (
-	gzipWriters = sync.Pool{New: func() any {
-		zw, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression)
-		return zw
-	}}
-	gzipFastWriters = sync.Pool{New: func() any {
-		zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
-		return zw
-	}}
-)
+// gzipFastWriters reuses compressors at the fastest level for the many
+// small documents `convene feed --out` writes; each holds several hundred
+// kilobytes of tables.
+var gzipFastWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return zw
+}}
 
 // gzipETag is the ETag of the gzip form of the document whose identity
 // ETag is etag: a strong validator must differ between encodings (RFC
