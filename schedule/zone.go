@@ -58,7 +58,14 @@ func loadBundled(name string) (*time.Location, error) {
 	if err != nil {
 		return nil, err
 	}
-	return time.LoadLocationFromTZData(name, data)
+	loc, err := time.LoadLocationFromTZData(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if fat, ok := fatten(data, loc); ok {
+		return time.LoadLocationFromTZData(name, fat)
+	}
+	return loc, nil
 }
 
 // Fit tells how a wall-clock time maps onto a zone's timeline.
