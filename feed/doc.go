@@ -135,19 +135,21 @@ func (d *doc) parts(yield func([]byte) bool) {
 // written on request: its event, its name (the NAME and X-WR-CALNAME
 // lines), its VTIMEZONEs and its validators, found when it was laid out.
 // The rest of its head is the Set's. None of it is a copy: the event's
-// bytes are the full feed's, the VTIMEZONEs the renderer's cache.
+// bytes are the full feed's, the VTIMEZONEs the renderer's cache. The
+// validators are kept as numbers and written out on request: 80 bytes
+// for each of thousands, where strings and a time.Time took 160.
 type sessionFeed struct {
 	c        *component
 	name     []byte
 	tzs      [][]byte
-	etag     string
-	modified time.Time
+	etag     [16]byte // as etagSum gives it
+	modified int64    // Unix seconds, as the versions are kept
 }
 
 // newSessionFeed keeps what the document d of one session, whose event
 // is stamped, is written from.
 func newSessionFeed(d *doc, modified time.Time) *sessionFeed {
-	return &sessionFeed{c: d.cs[0], name: d.head[1], tzs: d.tzs, etag: d.etag(), modified: modified}
+	return &sessionFeed{c: d.cs[0], name: d.head[1], tzs: d.tzs, etag: d.etagSum(), modified: modified.Unix()}
 }
 
 // session returns the feed of session id, laid out again from what set
@@ -158,7 +160,7 @@ func (set *Set) session(id string) (Doc, bool) {
 		return Doc{}, false
 	}
 	d := &doc{head: [3][]byte{set.head[0], f.name, set.head[1]}, tzs: f.tzs, cs: []*component{f.c}}
-	out := Doc{ETag: f.etag, Modified: f.modified}
+	out := Doc{ETag: quoteETag(f.etag), Modified: time.Unix(f.modified, 0).UTC()}
 	d.assemble(&out)
 	return out, true
 }
@@ -250,7 +252,13 @@ func (r *renderer) head(name string) [3][]byte {
 // etag is the ETag of the document's bytes, found without reading them:
 // they are its head, VTIMEZONEs and events, which its fingerprint
 // covers, and the versions stamped into its events.
-func (d *doc) etag() string {
+func (d *doc) etag() string { return quoteETag(d.etagSum()) }
+
+// quoteETag is the ETag header value of a document whose etagSum is sum.
+func quoteETag(sum [16]byte) string { return `"` + hex.EncodeToString(sum[:]) + `"` }
+
+// etagSum is what etag quotes.
+func (d *doc) etagSum() (sum [16]byte) {
 	h := sha256.New()
 	io.WriteString(h, d.print())
 	var b [24]byte
@@ -260,5 +268,6 @@ func (d *doc) etag() string {
 		binary.BigEndian.PutUint64(b[16:], uint64(c.v.Modified.Unix()))
 		h.Write(b[:])
 	}
-	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
+	copy(sum[:], h.Sum(nil))
+	return sum
 }
