@@ -84,9 +84,17 @@ func (d *doc) print() string {
 	for _, tz := range d.tzs {
 		h.Write(tz)
 	}
+	// The sums are hashed in blocks: one call per event costs more than
+	// hashing its 32 bytes.
+	b := make([]byte, 0, 8192)
 	for _, c := range d.cs {
-		h.Write(c.sum[:])
+		if len(b)+len(c.sum) > cap(b) {
+			h.Write(b)
+			b = b[:0]
+		}
+		b = append(b, c.sum[:]...)
 	}
+	h.Write(b)
 	d.printed = hex.EncodeToString(h.Sum(nil))
 	return d.printed
 }
@@ -170,6 +178,9 @@ func (set *Set) session(id string) (Doc, bool) {
 func (r *renderer) layout(name string, cs []*component) *doc {
 	type span struct{ from, to time.Time }
 	spans := map[string]*span{}
+	// by zone, as the events hold it: a lookup by pointer, not by name,
+	// for each of the full feed's events
+	byLoc := map[*time.Location]*span{}
 	var order []*time.Location
 	for _, c := range cs {
 		// A series with an offset start writes no time in its zone:
@@ -177,11 +188,14 @@ func (r *renderer) layout(name string, cs []*component) *doc {
 		if !c.named {
 			continue
 		}
-		sp := spans[tzid(c.zone)]
+		sp := byLoc[c.zone]
 		if sp == nil {
-			sp = &span{c.from, c.to}
-			spans[tzid(c.zone)] = sp
-			order = append(order, c.zone)
+			if sp = spans[tzid(c.zone)]; sp == nil {
+				sp = &span{c.from, c.to}
+				spans[tzid(c.zone)] = sp
+				order = append(order, c.zone)
+			}
+			byLoc[c.zone] = sp
 		}
 		if c.from.Before(sp.from) {
 			sp.from = c.from
@@ -261,13 +275,17 @@ func quoteETag(sum [16]byte) string { return `"` + hex.EncodeToString(sum[:]) + 
 func (d *doc) etagSum() (sum [16]byte) {
 	h := sha256.New()
 	io.WriteString(h, d.print())
-	var b [24]byte
+	b := make([]byte, 0, 8192) // hashed in blocks, as in print
 	for _, c := range d.cs {
-		binary.BigEndian.PutUint64(b[0:], uint64(c.v.Sequence))
-		binary.BigEndian.PutUint64(b[8:], uint64(c.v.Created.Unix()))
-		binary.BigEndian.PutUint64(b[16:], uint64(c.v.Modified.Unix()))
-		h.Write(b[:])
+		if len(b)+24 > cap(b) {
+			h.Write(b)
+			b = b[:0]
+		}
+		b = binary.BigEndian.AppendUint64(b, uint64(c.v.Sequence))
+		b = binary.BigEndian.AppendUint64(b, uint64(c.v.Created.Unix()))
+		b = binary.BigEndian.AppendUint64(b, uint64(c.v.Modified.Unix()))
 	}
+	h.Write(b)
 	copy(sum[:], h.Sum(nil))
 	return sum
 }

@@ -297,7 +297,7 @@ func (p *Pipeline) build(ctx context.Context, prev *Snapshot, data []byte, name 
 	sum := fingerprint(data)
 	kept := make(chan error, 1)
 	if prev == nil || prev.Sum != sum {
-		go func() { kept <- p.keep(ctx, s.Text(), data, now) }()
+		go func() { kept <- p.keep(ctx, s, data, now) }()
 	} else {
 		kept <- nil
 	}
@@ -340,10 +340,12 @@ func (p *Pipeline) build(ctx context.Context, prev *Snapshot, data []byte, name 
 	return snap, nil
 }
 
-// saved is the text a pipeline kept last in the state, and how many
-// edits of the whole text, of how many bytes, the state holds for it.
+// saved is the text a pipeline kept last in the state, as the store
+// identifies it, and how many edits of the whole text, of how many
+// bytes, the state holds for it.
 type saved struct {
 	text         string // "" when unknown
+	kept         store.Kept
 	edits, bytes int
 }
 
@@ -352,30 +354,31 @@ type saved struct {
 // to the whole text.
 const maxEdits = 64
 
-// keep keeps data, whose text is text ("" when not known, from a
-// schedule not read by Reparse), as the last good one in the state: as
+// keep keeps data, the text of s, as the last good one in the state: as
 // an edit of the one kept before when this pipeline kept that one, and
 // whole otherwise. An edit of one session of 100,000 writes a few
 // hundred bytes instead of 30 MB.
-func (p *Pipeline) keep(ctx context.Context, text string, data []byte, now time.Time) error {
+func (p *Pipeline) keep(ctx context.Context, s *schedule.Schedule, data []byte, now time.Time) error {
+	text := s.Text()
 	last := p.saved
 	p.saved = saved{} // unknown, until written
 	if last.text != "" && text != "" && last.edits < maxEdits && last.bytes < len(text)/4 {
-		prefix, suffix := schedule.Unchanged(last.text, text)
+		prefix, suffix := s.Unchanged(last.text)
 		middle := data[prefix : len(data)-suffix]
-		ok, err := p.cfg.Store.SaveSourceEdit(ctx, p.name, last.edits, prefix, suffix, middle, now)
+		k, ok, err := p.cfg.Store.SaveSourceEdit(ctx, p.name, last.kept, prefix, suffix, middle, now)
 		if err != nil {
 			return err
 		}
 		if ok {
-			p.saved = saved{text, last.edits + 1, last.bytes + len(middle)}
+			p.saved = saved{text, k, last.edits + 1, last.bytes + len(middle)}
 			return nil
 		}
 	}
-	if err := p.cfg.Store.SaveSource(ctx, p.name, data, now); err != nil {
+	k, err := p.cfg.Store.SaveSource(ctx, p.name, data, now)
+	if err != nil {
 		return err
 	}
-	p.saved = saved{text: text}
+	p.saved = saved{text: text, kept: k}
 	return nil
 }
 

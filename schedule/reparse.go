@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/BurntSushi/toml"
 
@@ -25,6 +26,10 @@ import (
 // report, keeps its value). Either way the result and the problems are
 // those of Parse. A file laid out otherwise (a table such as
 // [reminders] after the first session) is parsed whole.
+//
+// The schedule keeps data as its text, not a copy (30 MB at 100,000
+// sessions, allocated on each edit): the caller must not change data
+// afterwards.
 func Reparse(prev *Schedule, name string, data []byte) (*Schedule, error) {
 	if len(data) > MaxFileSize {
 		return Parse(name, data)
@@ -33,7 +38,7 @@ func Reparse(prev *Schedule, name string, data []byte) (*Schedule, error) {
 	if prev != nil {
 		prevCut = prev.cut
 	}
-	text := string(data)
+	text := unsafe.String(unsafe.SliceData(data), len(data))
 	e, ok := splitAgain(prevCut, text)
 	if !ok {
 		return Parse(name, data)
@@ -67,7 +72,26 @@ func Reparse(prev *Schedule, name string, data []byte) (*Schedule, error) {
 	}
 	d.finish(s)
 	s.cut, s.gen, s.splice = cut, schedules.Add(1), splice
+	if prevCut != nil {
+		s.edit = &textEdit{base: prevCut.text, prefix: e.prefix, suffix: e.suffix}
+	}
 	return s, nil
+}
+
+// textEdit is how a schedule's text differs from the text of the one it
+// was reparsed from, base: as Unchanged gives it.
+type textEdit struct {
+	base           string
+	prefix, suffix int
+}
+
+// Unchanged is Unchanged(old, s.Text()), found without reading the
+// texts again when old is the text of the schedule s was reparsed from.
+func (s *Schedule) Unchanged(old string) (prefix, suffix int) {
+	if e := s.edit; e != nil && len(e.base) == len(old) && unsafe.StringData(e.base) == unsafe.StringData(old) {
+		return e.prefix, e.suffix
+	}
+	return Unchanged(old, s.Text())
 }
 
 // schedules numbers the schedules Reparse makes.
@@ -252,8 +276,10 @@ func (d *decoder) cachedSession(i int, pt *parsedTable, text string, cal *Calend
 	path := sessionPath(i)
 	raw := pt.raw
 	if raw == nil { // kept, but the calendar's defaults changed
+		// From a copy: a value kept from the text would keep all of it
+		// after it is replaced.
 		var one map[string]any
-		toml.Decode(text, &one) // it decoded before
+		toml.Decode(strings.Clone(text), &one) // it decoded before
 		raw, _ = only(one, "sessions")
 	}
 	problems, warnings := len(d.problems), len(d.warnings)
@@ -446,6 +472,9 @@ type edit struct {
 	head     string
 	from, to int
 	mid      []tableText
+	// the bytes at the start, and after those at the end, that did not
+	// change (Unchanged)
+	prefix, suffix int
 }
 
 // splitAgain cuts text, a new version of the text prev was cut from
@@ -464,6 +493,7 @@ func splitAgain(prev *cutText, text string) (e edit, ok bool) {
 	}
 	old, starts := prev.text, prev.starts
 	p, q := Unchanged(old, text)
+	e.prefix, e.suffix = p, q
 	// The table holding the first change, and the one before it, are
 	// scanned again; a change in the first table or before it, from
 	// the start of the text.

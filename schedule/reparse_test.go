@@ -99,7 +99,13 @@ func TestReparseMatchesParse(t *testing.T) {
 		if werr != nil {
 			continue
 		}
-		cut, gen, splice := got.cut, got.gen, got.splice
+		if prev != nil && prev.Text() != "" {
+			p, q := got.Unchanged(prev.Text())
+			if wp, wq := Unchanged(prev.Text(), got.Text()); p != wp || q != wq {
+				t.Fatalf("round %d: Unchanged = %d, %d, want %d, %d", round, p, q, wp, wq)
+			}
+		}
+		cut, gen, splice, edit := got.cut, got.gen, got.splice, got.edit
 		if (cut == nil) != trailing {
 			t.Fatalf("round %d: cut %v with a table after the sessions %v", round, cut != nil, trailing)
 		}
@@ -113,7 +119,7 @@ func TestReparseMatchesParse(t *testing.T) {
 			spliced++
 			checkSplice(t, round, prev, got, sp)
 		}
-		got.cut, got.gen, got.splice = nil, 0, nil
+		got.cut, got.gen, got.splice, got.edit = nil, 0, nil, nil
 		// A session that keeps its Origin is the one it was.
 		before := map[*Session]Session{}
 		if prev != nil {
@@ -139,7 +145,7 @@ func TestReparseMatchesParse(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("round %d: Reparse and Parse differ", round)
 		}
-		got.Sessions, got.cut, got.gen, got.splice = sessions, cut, gen, splice
+		got.Sessions, got.cut, got.gen, got.splice, got.edit = sessions, cut, gen, splice, edit
 		prev = got
 	}
 	t.Logf("%d sessions kept their Origin, %d schedules were spliced", kept, spliced)

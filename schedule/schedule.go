@@ -38,6 +38,7 @@ type Schedule struct {
 	cut    *cutText
 	gen    uint64
 	splice *Splice
+	edit   *textEdit
 }
 
 // Calendar holds the group-wide settings and defaults.

@@ -1,44 +1,57 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"time"
 )
 
+// Kept identifies the text that SaveSource or SaveSourceEdit kept last:
+// an edit is recorded only on the text it edits.
+type Kept struct {
+	base  [16]byte // written with the whole text, random
+	edits int      // recorded since
+}
+
 // SaveSource records data as the last good text of the schedule called
-// name (its path), loaded at now, whole: the edits kept since the last
-// whole text are dropped.
-func (s *Store) SaveSource(ctx context.Context, name string, data []byte, now time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+// name (its path), loaded at now, whole: the edits recorded since the
+// last whole text are dropped.
+func (s *Store) SaveSource(ctx context.Context, name string, data []byte, now time.Time) (Kept, error) {
+	var k Kept
+	rand.Read(k.base[:])
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM source_edit WHERE name = $1`, name); err != nil {
+			return err
+		}
+		// seq 0 holds no edit but the whole text's random id.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO source_edit (name, seq, prefix, suffix, middle, loaded) VALUES ($1, 0, 0, 0, $2, $3)`,
+			name, k.base[:], now.Unix()); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO source (name, data, loaded) VALUES ($1, $2, $3)
 			ON CONFLICT (name) DO UPDATE SET data = excluded.data, loaded = excluded.loaded`, name, data, now.Unix())
 		return err
 	})
+	return k, err
 }
 
 // SaveSourceEdit records the last good text of the schedule called name,
-// loaded at now, as an edit of the one recorded before: its first prefix
-// and last suffix bytes, and middle between. edits is how many edits the
-// state holds since the whole text, as the caller's last SaveSource (0)
-// or SaveSourceEdit (one more) left it. When the state holds another
-// count, or no text of name, another process wrote it meanwhile:
-// nothing is written, and ok is false, so that the caller writes the
-// text whole.
-func (s *Store) SaveSourceEdit(ctx context.Context, name string, edits, prefix, suffix int, middle []byte, now time.Time) (ok bool, err error) {
+// loaded at now, as an edit of the text that after identifies: its first
+// prefix and last suffix bytes, and middle between. When the state holds
+// another text (another process wrote it meanwhile), nothing is written
+// and ok is false, so that the caller writes the text whole. It reads
+// nothing of the whole text, which may be 30 MB.
+func (s *Store) SaveSourceEdit(ctx context.Context, name string, after Kept, prefix, suffix int, middle []byte, now time.Time) (k Kept, ok bool, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		var held int
-		err := tx.QueryRowContext(ctx, `SELECT (SELECT COALESCE(MAX(seq), 0) FROM source_edit WHERE name = $1)
-			FROM source WHERE name = $1`, name).Scan(&held)
-		if errors.Is(err, sql.ErrNoRows) || err == nil && held != edits {
-			return nil
-		}
-		if err != nil {
+		var base []byte
+		var edits int
+		err := tx.QueryRowContext(ctx, `SELECT (SELECT middle FROM source_edit WHERE name = $1 AND seq = 0),
+			COALESCE(MAX(seq), 0) FROM source_edit WHERE name = $1`, name).Scan(&base, &edits)
+		if err != nil || !bytes.Equal(base, after.base[:]) || edits != after.edits {
 			return err
 		}
 		if middle == nil {
@@ -56,7 +69,10 @@ func (s *Store) SaveSourceEdit(ctx context.Context, name string, edits, prefix, 
 		ok = n == 1
 		return err
 	})
-	return ok && err == nil, err
+	if !ok || err != nil {
+		return Kept{}, false, err
+	}
+	return Kept{after.base, after.edits + 1}, true, nil
 }
 
 // Source returns the last good text of the schedule called name and when
@@ -72,7 +88,7 @@ func (s *Store) Source(ctx context.Context, name string) ([]byte, time.Time, err
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, prefix, suffix, middle, loaded FROM source_edit WHERE name = $1 ORDER BY seq`, name)
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, prefix, suffix, middle, loaded FROM source_edit WHERE name = $1 AND seq > 0 ORDER BY seq`, name)
 	if err != nil {
 		return nil, time.Time{}, err
 	}

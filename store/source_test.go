@@ -10,8 +10,9 @@ import (
 
 // TestSourceEdits: over random edits of a text (bytes inserted, removed
 // and replaced anywhere), kept as edits or whole, Source gives the text
-// kept last; a writer whose count of edits is not the state's (another
-// process wrote meanwhile) writes nothing and is told so.
+// kept last; an edit of a text other than the one kept last (another
+// process wrote meanwhile: another whole text, or more or fewer edits)
+// writes nothing and is told so.
 func TestSourceEdits(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, newState func() string) {
 		ctx := context.Background()
@@ -23,10 +24,10 @@ func TestSourceEdits(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 8))
 		now := time.Unix(1700000000, 0)
 		text := bytes.Repeat([]byte("[[sessions]]\ntitle = \"x\"\n"), 40)
-		if err := st.SaveSource(ctx, "a", text, now); err != nil {
+		kept, err := st.SaveSource(ctx, "a", text, now)
+		if err != nil {
 			t.Fatal(err)
 		}
-		edits := 0
 		for round := range 60 {
 			i := rng.IntN(len(text) + 1)
 			j := min(len(text), i+rng.IntN(30))
@@ -34,13 +35,18 @@ func TestSourceEdits(t *testing.T) {
 			now = now.Add(time.Second)
 			switch {
 			case rng.IntN(10) == 0:
-				if err := st.SaveSource(ctx, "a", next, now); err != nil {
+				if kept, err = st.SaveSource(ctx, "a", next, now); err != nil {
 					t.Fatal(err)
 				}
-				edits = 0
-			case rng.IntN(10) == 0: // a stale count: refused
-				if ok, err := st.SaveSourceEdit(ctx, "a", edits+1, 0, 0, []byte("wrong"), now); ok || err != nil {
-					t.Fatalf("round %d: an edit with a stale count = %v, %v", round, ok, err)
+			case rng.IntN(10) == 0: // after a text no longer kept: refused
+				stale := []Kept{{kept.base, kept.edits + 1}, {edits: kept.edits}}
+				if kept.edits > 0 {
+					stale = append(stale, Kept{kept.base, kept.edits - 1})
+				}
+				for _, k := range stale {
+					if _, ok, err := st.SaveSourceEdit(ctx, "a", k, 0, 0, []byte("wrong"), now); ok || err != nil {
+						t.Fatalf("round %d: an edit after %+v, not %+v = %v, %v", round, k, kept, ok, err)
+					}
 				}
 				continue
 			default:
@@ -52,11 +58,11 @@ func TestSourceEdits(t *testing.T) {
 				for s < min(len(text), len(next))-p && text[len(text)-1-s] == next[len(next)-1-s] {
 					s++
 				}
-				ok, err := st.SaveSourceEdit(ctx, "a", edits, p, s, next[p:len(next)-s], now)
+				var ok bool
+				kept, ok, err = st.SaveSourceEdit(ctx, "a", kept, p, s, next[p:len(next)-s], now)
 				if !ok || err != nil {
 					t.Fatalf("round %d: SaveSourceEdit = %v, %v", round, ok, err)
 				}
-				edits++
 			}
 			text = next
 			got, loaded, err := st.Source(ctx, "a")
@@ -64,7 +70,7 @@ func TestSourceEdits(t *testing.T) {
 				t.Fatalf("round %d: Source = %q, %v, %v; want %q, %v", round, got, loaded, err, text, now.UTC())
 			}
 		}
-		if ok, err := st.SaveSourceEdit(ctx, "b", 0, 0, 0, []byte("x"), now); ok || err != nil {
+		if _, ok, err := st.SaveSourceEdit(ctx, "b", Kept{}, 0, 0, []byte("x"), now); ok || err != nil {
 			t.Errorf("an edit of a text never kept = %v, %v", ok, err)
 		}
 	})
