@@ -355,7 +355,13 @@ func scanTables(text string, from int, stop func(pos int) bool) (head string, ta
 				} else {
 					head = text[:pos]
 				}
-				start, kind = pos, name
+				// kind is a constant, not name: a part of text would
+				// keep all of it alive in each table read from it,
+				// which may be kept over many edits.
+				start, kind = pos, "sessions"
+				if name == "series" {
+					kind = "series"
+				}
 				break
 			}
 			if start >= 0 && !strings.HasPrefix(name, kind+".") {

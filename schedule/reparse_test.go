@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // TestReparseMatchesParse: over random rounds of edits, Reparse from the
@@ -295,4 +296,34 @@ func parsed(tables []tableText) []*parsedTable {
 		out[i] = &parsedTable{kind: t.kind}
 	}
 	return out
+}
+
+// TestReparseTablesHoldNoText: the tables a schedule keeps for the next
+// Reparse hold no part of the text they were read from: a table is kept
+// over many edits, and a part of one edit's text would keep all of it
+// alive after the next edit replaced it.
+func TestReparseTablesHoldNoText(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("[calendar]\nname = \"Group\"\ntimezone = \"Europe/Berlin\"\n")
+	for i := range 20 {
+		fmt.Fprintf(&b, "\n[[sessions]]\nid = \"s%d\"\ntitle = \"Session %d\"\nstart = 2030-01-%02dT19:00:00\n", i, i, i+1)
+	}
+	b.WriteString("\n[[series]]\nid = \"weekly\"\ntitle = \"Weekly\"\nstart = 2030-03-03T19:00:00\nrrule = \"FREQ=WEEKLY;COUNT=4\"\n")
+	text := b.String()
+	s, err := Reparse(nil, "events.toml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, edit := range []string{"Session 3", "Session 12", "Weekly"} {
+		text = strings.Replace(text, `"`+edit+`"`, `"`+edit+` edited"`, 1)
+		if s, err = Reparse(s, "events.toml", []byte(text)); err != nil {
+			t.Fatal(err)
+		}
+		from := uintptr(unsafe.Pointer(unsafe.StringData(s.cut.text)))
+		for j, pt := range s.cut.tables {
+			if p := uintptr(unsafe.Pointer(unsafe.StringData(pt.kind))); p >= from && p < from+uintptr(len(s.cut.text)) {
+				t.Errorf("edit %d: table %d's kind %q is a part of the text", i, j, pt.kind)
+			}
+		}
+	}
 }
