@@ -95,6 +95,10 @@ type snapshot struct {
 	s    *schedule.Schedule
 	comp *Composer
 	live map[string]schedule.Occurrence
+	// The window live was found for, and the earliest start of a
+	// session of s that starts after it (zero: none, or not known).
+	from, to time.Time
+	beyond   time.Time
 }
 
 // liveSpan is how far ahead occurrences count as existing: a meeting that
@@ -149,10 +153,7 @@ func StaticRecipients(s *schedule.Schedule) []Recipient {
 // for every changed schedule.
 func (w *Worker) Load(ctx context.Context, s *schedule.Schedule, set *feed.Set) error {
 	now := w.o.Now()
-	live := map[string]schedule.Occurrence{}
-	for _, o := range s.Expand(now.Add(-w.o.Grace), now.Add(liveSpan)) {
-		live[o.Key()] = o
-	}
+	sn := liveAt(w.loaded.Load(), s, now.Add(-w.o.Grace), now.Add(liveSpan))
 	comp := &Composer{Schedule: s, Feeds: set}
 	if w.o.DKIMKey != nil {
 		sel := w.o.DKIMSelector
@@ -168,7 +169,62 @@ func (w *Worker) Load(ctx context.Context, s *schedule.Schedule, set *feed.Set) 
 	defer w.plan.Unlock()
 	// Only a committed plan makes s the schedule to plan from: a failed
 	// one leaves the outbox and the schedule as they were.
-	return w.replan(ctx, &snapshot{s: s, comp: comp, live: live})
+	sn.comp = comp
+	return w.replan(ctx, sn)
+}
+
+// liveAt returns a snapshot of s with the occurrences that overlap
+// [from, to), by key. When s was spliced from the schedule of prev (the
+// snapshot loaded last) and no session of that schedule starts between
+// prev's window and this one, they are prev's, less those that ended and
+// those of the sessions the splice replaced, plus the sessions it put
+// in: an edit of one session does not look at every other. The series'
+// occurrences are found again either way.
+func liveAt(prev *snapshot, s *schedule.Schedule, from, to time.Time) *snapshot {
+	sn := &snapshot{s: s, from: from, to: to, live: map[string]schedule.Occurrence{}}
+	var sp schedule.Splice
+	ok := prev != nil && !from.Before(prev.from) && !prev.to.IsZero()
+	if ok {
+		sp, ok = s.SpliceOf(prev.s)
+	}
+	if ok && !prev.beyond.IsZero() && prev.beyond.Before(to) {
+		ok = false // a session comes into the window
+	}
+	if !ok {
+		for _, o := range s.Expand(from, to) {
+			sn.live[o.Key()] = o
+		}
+		for _, ss := range s.Sessions {
+			if at := ss.End.Add(-ss.Duration); !ss.End.IsZero() && !at.Before(to) && (sn.beyond.IsZero() || at.Before(sn.beyond)) {
+				sn.beyond = at
+			}
+		}
+		return sn
+	}
+	gone := map[string]bool{}
+	for _, ss := range prev.s.Sessions[sp.From:sp.To] {
+		gone[ss.ID] = true
+	}
+	for k, o := range prev.live {
+		if !o.Series && !gone[o.ID] && o.End.After(from) && o.Start.Before(to) {
+			sn.live[k] = o
+		}
+	}
+	// A session removed keeps its start in beyond: the window is found
+	// again from every session a little sooner than it need be.
+	sn.beyond = prev.beyond
+	for _, ss := range s.Sessions[sp.From : sp.From+sp.N] {
+		o := s.Single(ss)
+		if o.End.After(from) && o.Start.Before(to) {
+			sn.live[o.Key()] = o
+		} else if !o.Start.Before(to) && (sn.beyond.IsZero() || o.Start.Before(sn.beyond)) {
+			sn.beyond = o.Start
+		}
+	}
+	for _, o := range s.ExpandSeries(from, to) {
+		sn.live[o.Key()] = o
+	}
+	return sn
 }
 
 // Replan plans the outbox again from the loaded schedule and the current
