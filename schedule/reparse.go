@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+	"weak"
 
 	"github.com/BurntSushi/toml"
 
@@ -72,23 +73,28 @@ func Reparse(prev *Schedule, name string, data []byte) (*Schedule, error) {
 	}
 	d.finish(s)
 	s.cut, s.gen, s.splice = cut, schedules.Add(1), splice
-	if prevCut != nil {
-		s.edit = &textEdit{base: prevCut.text, prefix: e.prefix, suffix: e.suffix}
+	if prevCut != nil && prevCut.text != "" {
+		s.edit = &textEdit{base: weak.Make(unsafe.StringData(prevCut.text)), n: len(prevCut.text), prefix: e.prefix, suffix: e.suffix}
 	}
 	return s, nil
 }
 
 // textEdit is how a schedule's text differs from the text of the one it
-// was reparsed from, base: as Unchanged gives it.
+// was reparsed from, base: as Unchanged gives it. base is a weak pointer
+// (to the text's first byte, with its length n): it tells that text from
+// others while something else holds it, and does not keep it alive once
+// nothing else does, as a string would for as long as the schedule is
+// served (2.9 MB at 10,000 sessions, 30 MB at 100,000).
 type textEdit struct {
-	base           string
+	base           weak.Pointer[byte]
+	n              int
 	prefix, suffix int
 }
 
 // Unchanged is Unchanged(old, s.Text()), found without reading the
 // texts again when old is the text of the schedule s was reparsed from.
 func (s *Schedule) Unchanged(old string) (prefix, suffix int) {
-	if e := s.edit; e != nil && len(e.base) == len(old) && unsafe.StringData(e.base) == unsafe.StringData(old) {
+	if e := s.edit; e != nil && e.n == len(old) && old != "" && e.base.Value() == unsafe.StringData(old) {
 		return e.prefix, e.suffix
 	}
 	return Unchanged(old, s.Text())

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -326,4 +328,49 @@ func TestReparseTablesHoldNoText(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestReparseKeepsNotThePreviousText: a schedule reparsed from another
+// finds the bytes the edit left unchanged without comparing the texts
+// while the caller holds the other's text, and does not keep that text
+// alive once nothing else does.
+func TestReparseKeepsNotThePreviousText(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("[calendar]\nname = \"Group\"\ntimezone = \"Europe/Berlin\"\n")
+	for i := range 50 {
+		fmt.Fprintf(&b, "\n[[sessions]]\nid = \"s%d\"\ntitle = \"Session %d\"\nstart = 2030-01-%02dT19:00:00\n", i, i, i%28+1)
+	}
+	text := b.String()
+	first := []byte(text)
+	prev, err := Reparse(nil, "events.toml", first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unsafe.StringData(prev.Text()) != &first[0] {
+		t.Fatal("the schedule's text is not the bytes it was given")
+	}
+	s, err := Reparse(prev, "events.toml", []byte(strings.Replace(text, `"Session 30"`, `"Session 30 edited"`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.edit == nil || s.edit.base.Value() != &first[0] {
+		t.Fatal("the edit is not known against the previous text")
+	}
+	p, q := s.Unchanged(prev.Text())
+	if wp, wq := Unchanged(prev.Text(), s.Text()); p != wp || q != wq {
+		t.Fatalf("Unchanged = %d, %d, want %d, %d", p, q, wp, wq)
+	}
+	collected := make(chan struct{})
+	runtime.AddCleanup(&first[0], func(c chan struct{}) { close(c) }, collected)
+	prev, first = nil, nil
+	for range 20 {
+		runtime.GC()
+		select {
+		case <-collected:
+			runtime.KeepAlive(s)
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Error("the previous text is still alive while the schedule reparsed from it is")
 }
