@@ -106,7 +106,7 @@ func (p *Pipeline) Run(ctx context.Context, hup <-chan os.Signal) {
 				continue
 			}
 			seen = sum
-			if err := p.reloadText(ctx, data); err != nil {
+			if err := p.reloadText(ctx, data, sum); err != nil {
 				log.Error("reload failed; still serving the last good schedule", "config", p.cfg.Path, "err", err)
 			}
 		}
