@@ -305,13 +305,7 @@ func parsed(tables []tableText) []*parsedTable {
 // over many edits, and a part of one edit's text would keep all of it
 // alive after the next edit replaced it.
 func TestReparseTablesHoldNoText(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("[calendar]\nname = \"Group\"\ntimezone = \"Europe/Berlin\"\n")
-	for i := range 20 {
-		fmt.Fprintf(&b, "\n[[sessions]]\nid = \"s%d\"\ntitle = \"Session %d\"\nstart = 2030-01-%02dT19:00:00\n", i, i, i+1)
-	}
-	b.WriteString("\n[[series]]\nid = \"weekly\"\ntitle = \"Weekly\"\nstart = 2030-03-03T19:00:00\nrrule = \"FREQ=WEEKLY;COUNT=4\"\n")
-	text := b.String()
+	text := sessionsText(20) + "\n[[series]]\nid = \"weekly\"\ntitle = \"Weekly\"\nstart = 2030-03-03T19:00:00\nrrule = \"FREQ=WEEKLY;COUNT=4\"\n"
 	s, err := Reparse(nil, "events.toml", []byte(text))
 	if err != nil {
 		t.Fatal(err)
@@ -335,12 +329,7 @@ func TestReparseTablesHoldNoText(t *testing.T) {
 // while the caller holds the other's text, and does not keep that text
 // alive once nothing else does.
 func TestReparseKeepsNotThePreviousText(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("[calendar]\nname = \"Group\"\ntimezone = \"Europe/Berlin\"\n")
-	for i := range 50 {
-		fmt.Fprintf(&b, "\n[[sessions]]\nid = \"s%d\"\ntitle = \"Session %d\"\nstart = 2030-01-%02dT19:00:00\n", i, i, i%28+1)
-	}
-	text := b.String()
+	text := sessionsText(50)
 	first := []byte(text)
 	prev, err := Reparse(nil, "events.toml", first)
 	if err != nil {
@@ -373,4 +362,15 @@ func TestReparseKeepsNotThePreviousText(t *testing.T) {
 		}
 	}
 	t.Error("the previous text is still alive while the schedule reparsed from it is")
+}
+
+// sessionsText is an events.toml of n sessions, "Session 0" to "Session
+// n-1".
+func sessionsText(n int) string {
+	var b strings.Builder
+	b.WriteString("[calendar]\nname = \"Group\"\ntimezone = \"Europe/Berlin\"\n")
+	for i := range n {
+		fmt.Fprintf(&b, "\n[[sessions]]\nid = \"s%d\"\ntitle = \"Session %d\"\nstart = 2030-01-%02dT19:00:00\n", i, i, i%28+1)
+	}
+	return b.String()
 }
