@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	ics "github.com/arran4/golang-ical"
 
@@ -84,12 +85,26 @@ func text(s string) string { return clean(s) }
 
 func clean(s string) string {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
+	if plain(s) {
+		return s // what nearly every text is: nothing to drop or replace
+	}
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
 			return -1
 		}
 		return r
 	}, s)
+}
+
+// plain reports whether s is valid UTF-8 without a control character
+// other than newline and tab, which clean returns as it is.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\n' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
 }
 
 // uri returns u with the characters that golang-ical's TEXT escaping

@@ -99,3 +99,30 @@ func renderAllMatchesRender(t *testing.T, seed uint64) {
 		}
 	}
 }
+
+// TestCleanRandom: clean, which returns most texts as they are, gives
+// for random bytes (control characters, CR LF, invalid UTF-8, many
+// scripts) what mapping every rune gives.
+func TestCleanRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 3))
+	pieces := []string{"a", "Z", " ", "\n", "\t", "\r", "\r\n", "\x00", "\x1b", "\x7f", "\x80", "\xff", "\xe6\xbc",
+		"é", "漢", "🎉", "\u0085", "\u2028", ";", ",", "\\"}
+	reference := func(s string) string {
+		s = strings.ReplaceAll(s, "\r\n", "\n")
+		return strings.Map(func(r rune) rune {
+			if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	for range 5000 {
+		var b strings.Builder
+		for range rng.IntN(12) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		if got, want := clean(b.String()), reference(b.String()); got != want {
+			t.Fatalf("clean(%q) = %q, want %q", b.String(), got, want)
+		}
+	}
+}

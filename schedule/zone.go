@@ -112,6 +112,12 @@ func Wall(t time.Time, loc *time.Location) time.Time {
 // UTC offset from before the gap.
 func Resolve(wall time.Time, loc *time.Location) (time.Time, Fit) {
 	t := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), 0, loc)
+	// Most times are days away from any change of offset, and no
+	// change moves the clock by two days: such a time occurs once.
+	const margin = 48 * time.Hour
+	if start, end := t.ZoneBounds(); (start.IsZero() || t.Sub(start) > margin) && (end.IsZero() || end.Sub(t) > margin) {
+		return t, Exact
+	}
 	if got := Wall(t, loc); !got.Equal(wall) {
 		// A gap. Go picked an instant on one side of the transition
 		// that skipped wall; find that transition.
