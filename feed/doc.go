@@ -3,7 +3,6 @@ package feed
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"io"
 	"time"
@@ -66,7 +65,8 @@ type doc struct {
 	head    [3][]byte // BEGIN:VCALENDAR and its properties: shared, the name's, shared
 	tzs     [][]byte  // a VTIMEZONE for each zone the events name
 	cs      []*component
-	printed string // print, once found
+	chunks  []*chunk // cs, summed up (chunk.go)
+	printed string   // print, once found
 }
 
 var calendarEnd = []byte("END:VCALENDAR" + crlf)
@@ -77,6 +77,7 @@ func (d *doc) print() string {
 	if d.printed != "" {
 		return d.printed
 	}
+	d.chunk()
 	h := sha256.New()
 	for _, p := range d.head {
 		h.Write(p)
@@ -84,17 +85,9 @@ func (d *doc) print() string {
 	for _, tz := range d.tzs {
 		h.Write(tz)
 	}
-	// The sums are hashed in blocks: one call per event costs more than
-	// hashing its 32 bytes.
-	b := make([]byte, 0, 8192)
-	for _, c := range d.cs {
-		if len(b)+len(c.sum) > cap(b) {
-			h.Write(b)
-			b = b[:0]
-		}
-		b = append(b, c.sum[:]...)
+	for _, ch := range d.chunks {
+		h.Write(ch.sums[:])
 	}
-	h.Write(b)
 	d.printed = hex.EncodeToString(h.Sum(nil))
 	return d.printed
 }
@@ -110,9 +103,16 @@ func (d *doc) doc(modified time.Time) Doc {
 // bytes, like those of its head and VTIMEZONEs, are referred to, not
 // copied. The events of a document are stamped once and never again.
 func (d *doc) assemble(out *Doc) {
-	out.layout, out.size = d, 0
-	for p := range d.parts {
+	d.stampChunks()
+	out.layout, out.size = d, len(calendarEnd)
+	for _, p := range d.head {
 		out.size += len(p)
+	}
+	for _, tz := range d.tzs {
+		out.size += len(tz)
+	}
+	for _, ch := range d.chunks {
+		out.size += ch.size
 	}
 	// The fingerprint is needed again only if the document is laid out
 	// again.
@@ -176,48 +176,18 @@ func (set *Set) session(id string) (Doc, bool) {
 // layout lays out a VCALENDAR holding cs, with one VTIMEZONE for each
 // zone they use, before the first VEVENT.
 func (r *renderer) layout(name string, cs []*component) *doc {
-	type span struct{ from, to time.Time }
-	spans := map[string]*span{}
-	// by zone, as the events hold it: a lookup by pointer, not by name,
-	// for each of the full feed's events
-	byLoc := map[*time.Location]*span{}
-	var order []*time.Location
-	for _, c := range cs {
-		// A series with an offset start writes no time in its zone:
-		// a VTIMEZONE nothing names would only make the file longer.
-		if !c.named {
-			continue
-		}
-		sp := byLoc[c.zone]
-		if sp == nil {
-			if sp = spans[tzid(c.zone)]; sp == nil {
-				sp = &span{c.from, c.to}
-				spans[tzid(c.zone)] = sp
-				order = append(order, c.zone)
-			}
-			byLoc[c.zone] = sp
-		}
-		if c.from.Before(sp.from) {
-			sp.from = c.from
-		}
-		if c.to.After(sp.to) {
-			sp.to = c.to
-		}
-	}
-	for _, c := range cs {
-		if c.gmt && c.zone != gmt {
-			if spans[tzid(gmt)] == nil {
-				spans[tzid(gmt)] = &span{c.from, c.to}
-				order = append(order, gmt)
-			}
-			break
-		}
-	}
-	d := &doc{head: r.head(name), cs: cs}
-	for _, loc := range order {
-		sp := spans[tzid(loc)]
-		d.tzs = append(d.tzs, cachedTimezone(zoneKey{loc.String(), min(sp.from.Year(), tzFloor), max(sp.to.Year(), horizon.Year())}, loc))
-	}
+	d := &doc{head: r.head(name), cs: cs, chunks: chunkAll(cs)}
+	d.lay()
+	return d
+}
+
+// relayout is layout for cs, the events of prev with prev.cs[from:to]
+// replaced by cs[from:from+n], and those from prevTail and tail on made
+// anew: the chunks of prev outside are kept, so that it costs what
+// changed, not what the document holds.
+func (r *renderer) relayout(prev *doc, name string, cs []*component, from, to, n, prevTail, tail int) *doc {
+	d := &doc{head: r.head(name), cs: cs, chunks: rechunk(prev.chunks, prev.cs, cs, from, to, n, prevTail, tail)}
+	d.lay()
 	return d
 }
 
@@ -273,19 +243,12 @@ func quoteETag(sum [16]byte) string { return `"` + hex.EncodeToString(sum[:]) + 
 
 // etagSum is what etag quotes.
 func (d *doc) etagSum() (sum [16]byte) {
+	d.stampChunks()
 	h := sha256.New()
 	io.WriteString(h, d.print())
-	b := make([]byte, 0, 8192) // hashed in blocks, as in print
-	for _, c := range d.cs {
-		if len(b)+24 > cap(b) {
-			h.Write(b)
-			b = b[:0]
-		}
-		b = binary.BigEndian.AppendUint64(b, uint64(c.v.Sequence))
-		b = binary.BigEndian.AppendUint64(b, uint64(c.v.Created.Unix()))
-		b = binary.BigEndian.AppendUint64(b, uint64(c.v.Modified.Unix()))
+	for _, ch := range d.chunks {
+		h.Write(ch.vers[:])
 	}
-	h.Write(b)
 	copy(sum[:], h.Sum(nil))
 	return sum
 }

@@ -174,7 +174,14 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 	// records both. Only what is new is stamped: a kept event or
 	// document keeps the version it was stamped with.
 	set := &Set{Series: map[string]Doc{}, sched: s, segs: r.segs, docs: map[string]builtDoc{}}
-	docs := map[string]*doc{"/calendar.ics": r.layout(s.Calendar.Name, all)}
+	var full *doc
+	if spliced {
+		prevFull := prev.docs["/calendar.ics"].d
+		full = r.relayout(prevFull, s.Calendar.Name, all, sp.From, sp.To, sp.N, len(prev.sched.Sessions), len(s.Sessions))
+	} else {
+		full = r.layout(s.Calendar.Name, all)
+	}
+	docs := map[string]*doc{"/calendar.ics": full}
 	for id, cs := range series {
 		docs["/series/"+id+".ics"] = r.layout(s.Calendar.Name+": "+cs[0].title, cs)
 	}
