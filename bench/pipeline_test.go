@@ -85,6 +85,7 @@ func BenchmarkPipeline(b *testing.B) {
 			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/reload")
 		})
 		b.Run(fmt.Sprintf("sessions=%d/unchanged", n), func(b *testing.B) {
+			profile(b, os.Getenv("CONVENE_BENCH_CPUPROFILE_UNCHANGED"))
 			c := cpuTime(b)
 			for b.Loop() {
 				if err := p.Reload(context.Background()); err != nil {

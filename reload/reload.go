@@ -20,7 +20,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime/debug"
 	"runtime/metrics"
@@ -245,19 +247,28 @@ func heap() (total, live uint64) {
 // then only the reminders are planned again. The text is fingerprinted
 // once (9 ms at 100,000 sessions).
 func (p *Pipeline) reload(ctx context.Context, data []byte, sum Fingerprint) (*Snapshot, error) {
+	prev := p.cur.Load()
 	if data == nil {
+		served := ""
+		if prev != nil && !prev.Fallback {
+			served = prev.Schedule.Text()
+		}
+		// Into a new buffer, which the schedule keeps as its text; one
+		// kept for the next read would be as large as the file (2.9 MB
+		// at 10,000 sessions) and held all the time. The same bytes as
+		// served are not read into one at all.
 		var err error
-		// Into a new buffer, dropped after the reload (the schedule
-		// holds a copy of the text): one kept for the next read would
-		// be as large as the file (2.9 MB at 10,000 sessions) and held
-		// all the time, to save an allocation per reload.
-		if data, err = schedule.ReadFile(p.cfg.Path); err != nil {
+		var same bool
+		if data, same, err = readChanged(p.cfg.Path, served); err != nil {
 			return nil, err
 		}
-		sum = fingerprint(data)
+		if same {
+			sum = prev.Sum
+		} else {
+			sum = fingerprint(data)
+		}
 	}
 	p.tried.Store(&sum)
-	prev := p.cur.Load()
 	if prev != nil && !prev.Fallback && prev.Sum == sum {
 		// Nothing to render; subscribers may have changed.
 		if p.cfg.Mailer != nil {
@@ -269,6 +280,42 @@ func (p *Pipeline) reload(ctx context.Context, data []byte, sum Fingerprint) (*S
 		return nil, nil
 	}
 	return p.build(ctx, prev, data, sum, p.cfg.Path)
+}
+
+// readChanged reads the file at path into a new buffer, unless it holds
+// text, the text served: then same is true, and it was compared in
+// small pieces, not read whole into memory (a SIGHUP with the file
+// unchanged allocates nothing as large as it).
+func readChanged(path, text string) (data []byte, same bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); text == "" || err != nil || fi.Size() != int64(len(text)) {
+		data, err := schedule.ReadFile(path)
+		return data, false, err
+	}
+	buf := make([]byte, 64<<10)
+	off := 0
+	for {
+		n, err := io.ReadFull(f, buf)
+		if n > len(text)-off || string(buf[:n]) != text[off:off+n] {
+			break // changed, or grew since Stat
+		}
+		off += n
+		if (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) && off == len(text) {
+			return nil, true, nil
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break // shorter than Stat said
+		}
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	data, err = schedule.ReadFile(path)
+	return data, false, err
 }
 
 // build runs every step that can fail, in order, into a new snapshot.

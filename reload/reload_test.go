@@ -263,6 +263,23 @@ func TestStartServesLastGood(t *testing.T) {
 	}
 }
 
+// TestSameSizeEditReloads: an edit that keeps the file's size (one
+// letter of a title) is read and served, though a reload of the same
+// bytes compares them with the text served without reading them whole.
+func TestSameSizeEditReloads(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	for _, title := range []string{"Title A", "Title A", "Title B", "Title B", "Title C"} {
+		r.write(scheduleText(title, 19))
+		if err := r.p.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, body := r.get("/calendar.ics"); !strings.Contains(body, "SUMMARY:"+title) {
+			t.Fatalf("after %q the feed serves:\n%.300s", title, body)
+		}
+	}
+}
+
 // sqlRow scans the one row that query gives in the SQLite file path.
 func sqlRow(t *testing.T, path, query string, dest ...any) error {
 	t.Helper()
