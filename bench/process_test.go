@@ -7,40 +7,54 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // BenchmarkFeedCommand runs the whole `convene feed` process on the
 // 10,000-session schedule with a warm state file (the versions exist),
-// as a static-hosting job does on every push.
+// as a static-hosting job does on every push: the full feed to stdout,
+// and with --out, every feed and its .gz into a directory (emptied
+// before each run). It reports wall and CPU time (all threads, which a
+// machine shared with other work inflates less than the wall) and the
+// peak resident memory, medians.
 func BenchmarkFeedCommand(b *testing.B) {
 	const n = 10000
 	bin := buildConvene(b)
 	dir := b.TempDir()
 	config := writeSchedule(b, dir, n, "Feed command")
 	state := filepath.Join(dir, "state.db")
-	// feed runs the command and returns the CPU time it used, all
-	// threads, which a machine shared with other work inflates less
-	// than the time on the wall.
-	feed := func() time.Duration {
-		cmd := exec.Command(bin, "feed", "--config", config, "--state", state)
-		cmd.Stdout = nil
+	feed := func(args ...string) (cpu time.Duration, peakKiB int64) {
+		cmd := exec.Command(bin, append([]string{"feed", "--config", config, "--state", state}, args...)...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("convene feed: %v\n%.2000s", err, out)
 		}
-		return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		ps := cmd.ProcessState
+		return ps.UserTime() + ps.SystemTime(), ps.SysUsage().(*syscall.Rusage).Maxrss
 	}
 	feed() // the versions exist from here on
-	var ms, cpu []float64
-	for b.Loop() {
-		start := time.Now()
-		c := feed()
-		ms = append(ms, float64(time.Since(start).Microseconds())/1000)
-		cpu = append(cpu, float64(c.Microseconds())/1000)
+	for _, bb := range []struct {
+		name string
+		args []string
+	}{{"stdout", nil}, {"out", []string{"--out", filepath.Join(dir, "public")}}} {
+		b.Run(bb.name, func(b *testing.B) {
+			var ms, cpu, peak []float64
+			for b.Loop() {
+				b.StopTimer()
+				os.RemoveAll(filepath.Join(dir, "public"))
+				b.StartTimer()
+				start := time.Now()
+				c, kib := feed(bb.args...)
+				ms = append(ms, float64(time.Since(start).Microseconds())/1000)
+				cpu = append(cpu, float64(c.Microseconds())/1000)
+				peak = append(peak, float64(kib)/1024)
+			}
+			b.ReportMetric(median(ms), "ms-median")
+			b.ReportMetric(median(cpu), "cpu-ms-median")
+			b.ReportMetric(median(peak), "peak-MB-median")
+		})
 	}
-	b.ReportMetric(median(ms), "ms-median")
-	b.ReportMetric(median(cpu), "cpu-ms-median")
 }
 
 // BenchmarkStartup measures how long after `convene serve` starts its
