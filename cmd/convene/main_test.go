@@ -8,10 +8,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -315,7 +317,13 @@ func TestFeedCommand(t *testing.T) {
 		}
 		return stdout.Bytes(), stderr.String()
 	}
+	gcPercent, memoryLimit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
 	first, _ := feed()
+	// feed runs with the collector off under a memory limit, and puts
+	// both back for a caller in the same process.
+	if p, l := debug.SetGCPercent(gcPercent), debug.SetMemoryLimit(memoryLimit); p != 100 || l != math.MaxInt64 {
+		t.Errorf("after feed: GOGC %d, memory limit %d; want 100 and no limit as before", p, l)
+	}
 	if !bytes.HasPrefix(first, []byte("BEGIN:VCALENDAR\r\n")) || !bytes.HasSuffix(first, []byte("END:VCALENDAR\r\n")) ||
 		!bytes.Contains(first, []byte("UID:weekly@e2e.example.org\r\n")) {
 		t.Fatalf("feed to stdout:\n%s", first)
