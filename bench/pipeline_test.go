@@ -27,7 +27,8 @@ import (
 //
 // CONVENE_BENCH_SESSIONS=3000,30000 sets the sizes;
 // CONVENE_BENCH_CPUPROFILE=FILE writes a CPU profile of the edits alone
-// (the first load, which -cpuprofile also records, left out).
+// (the first load, which -cpuprofile also records, left out), and
+// CONVENE_BENCH_CPUPROFILE_UNCHANGED=FILE one of the unchanged reloads.
 func BenchmarkPipeline(b *testing.B) {
 	sizes := []int{10000, 100000}
 	if v := os.Getenv("CONVENE_BENCH_SESSIONS"); v != "" {
