@@ -1,7 +1,6 @@
 package schedule
 
 import (
-	"io"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -21,13 +20,7 @@ func TestFattenSameZone(t *testing.T) {
 	from, to := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC).Unix(), time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 	fattened := 0
 	for _, name := range ZoneNames() {
-		f := zoneFiles()[name]
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := io.ReadAll(rc)
-		rc.Close()
+		data, err := bundledData(name)
 		if err != nil {
 			t.Fatal(err)
 		}

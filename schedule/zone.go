@@ -45,16 +45,7 @@ func loadBundled(name string) (*time.Location, error) {
 	if name == "UTC" {
 		return time.UTC, nil
 	}
-	f, ok := zoneFiles()[name]
-	if !ok {
-		return nil, fmt.Errorf("unknown zone %q", name)
-	}
-	rc, err := f.Open()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
+	data, err := bundledData(name)
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +57,21 @@ func loadBundled(name string) (*time.Location, error) {
 		return time.LoadLocationFromTZData(name, fat)
 	}
 	return loc, nil
+}
+
+// bundledData returns the TZif file of the zone called name, as the
+// bundled database has it.
+func bundledData(name string) ([]byte, error) {
+	f, ok := zoneFiles()[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown zone %q", name)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
 }
 
 // Fit tells how a wall-clock time maps onto a zone's timeline.
