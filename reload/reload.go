@@ -300,8 +300,28 @@ func readChanged(path, text string) (data []byte, same bool, err error) {
 	off := 0
 	for {
 		n, err := io.ReadFull(f, buf)
-		if n > len(text)-off || string(buf[:n]) != text[off:off+n] {
-			break // changed, or grew since Stat
+		if n > len(text)-off {
+			break // grew since Stat
+		}
+		if string(buf[:n]) != text[off:off+n] {
+			// Changed: what was read so far is kept, not read again
+			// (an edit near the end of 30 MB), and the rest read
+			// after it, one byte more than Stat said, to see growth.
+			data = make([]byte, off+n, len(text)+1)
+			copy(data, text[:off])
+			copy(data[off:], buf[:n])
+			if n == len(buf) {
+				m, err := io.ReadFull(f, data[off+n:cap(data)])
+				data = data[:off+n+m]
+				if err == nil { // grew since Stat
+					data, err = schedule.ReadFile(path)
+					return data, false, err
+				}
+				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+					return nil, false, err
+				}
+			}
+			return data, false, nil
 		}
 		off += n
 		if (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) && off == len(text) {

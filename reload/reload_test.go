@@ -278,6 +278,22 @@ func TestSameSizeEditReloads(t *testing.T) {
 			t.Fatalf("after %q the feed serves:\n%.300s", title, body)
 		}
 	}
+	// A file of many 64 KiB pieces, edited at its end: in place, longer,
+	// shorter, and not at all.
+	day := time.Now().AddDate(0, 0, 30).Format("2006-01-02")
+	var many strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&many, "\n[[sessions]]\nid = \"s%d\"\ntitle = \"Session %d\"\nstart = %sT10:00:00\n", i, i, day)
+	}
+	for _, last := range []string{"Last A", "Last A", "Last B", "Last B and longer", "Last", "Last"} {
+		r.write(scheduleText("Title", 19) + many.String() + fmt.Sprintf("\n[[sessions]]\nid = \"last\"\ntitle = %q\nstart = %sT10:00:00\n", last, day))
+		if err := r.p.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, body := r.get("/calendar.ics"); !strings.Contains(body, "SUMMARY:"+last+"\r\n") {
+			t.Fatalf("after %q the feed does not hold it", last)
+		}
+	}
 }
 
 // sqlRow scans the one row that query gives in the SQLite file path.
