@@ -77,8 +77,10 @@ func editToServed(b *testing.B, n int, old, new string) {
 // BenchmarkMemory reports the resident memory of `convene serve` with a
 // schedule of 10,000 sessions and 10,000 subscribers in the state file,
 // after it has served every session's feed once and the full feed 200
-// times: with Go's defaults, and with the soft memory limit that
-// deploy/convene.env suggests.
+// times: as shipped (no GOGC or GOMEMLIMIT: serve's own memory limit),
+// with Go's default behaviour (GOMEMLIMIT=off) and with an operator's
+// own limit (GOMEMLIMIT=48MiB); and the share of the CPU the process
+// used during those requests that went to the garbage collector.
 func BenchmarkMemory(b *testing.B) {
 	const n = 10000
 	dir := b.TempDir()
@@ -94,15 +96,21 @@ func BenchmarkMemory(b *testing.B) {
 		subscribers = 0
 	}
 	st.Close()
-	for _, env := range []string{"GOGC=100", "GOMEMLIMIT=48MiB"} {
-		b.Run(env, func(b *testing.B) {
-			d := startServe(b, config, state, env)
+	for _, c := range []struct{ name, limit string }{
+		{"shipped", ""}, // empty overrides the bench's own environment
+		{"GOMEMLIMIT=off", "off"},
+		{"GOMEMLIMIT=48MiB", "48MiB"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			d := startServe(b, config, state, "GOGC=", "GOMEMLIMIT="+c.limit)
+			before := gcCPU(b, d)
 			for i := range n {
 				get200(b, d.base+fmt.Sprintf("/sessions/s%05d.ics", i))
 			}
 			for range 200 {
 				get200(b, d.base+"/calendar.ics")
 			}
+			after := gcCPU(b, d)
 			m := d.rss(b)
 			b.ReportMetric(0, "ns/op")
 			b.ReportMetric(n, "sessions")
@@ -111,15 +119,71 @@ func BenchmarkMemory(b *testing.B) {
 			b.ReportMetric(float64(m.anon)/(1<<20), "MB-RSS-anon")
 			b.ReportMetric(float64(m.file)/(1<<20), "MB-RSS-file")
 			b.ReportMetric(float64(m.peak)/(1<<20), "MB-peak-RSS")
+			after.report(b, before)
 			d.stop()
 		})
 	}
 }
 
+// cpuClasses is the CPU time of a serve process as the Go runtime
+// counts it (runtime/metrics /cpu/classes), in seconds: available
+// (GOMAXPROCS times the wall time), idle, and the garbage collector's.
+type cpuClasses struct{ total, idle, gc, scavenge float64 }
+
+// report reports the shares of the CPU the process used since before
+// that went to the garbage collector and to returning memory to the
+// system (the scavenger), in percent.
+func (c cpuClasses) report(b *testing.B, before cpuClasses) {
+	used := (c.total - c.idle) - (before.total - before.idle)
+	b.ReportMetric(100*(c.gc-before.gc)/used, "%-gc-cpu")
+	b.ReportMetric(100*(c.scavenge-before.scavenge)/used, "%-scavenge-cpu")
+}
+
+// gcCPU reads the CPU classes from serve's /metrics.
+func gcCPU(tb testing.TB, d *daemon) cpuClasses {
+	tb.Helper()
+	resp, err := http.Get(d.base + "/metrics")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var c cpuClasses
+	found := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		f := map[string]*float64{
+			"go_cpu_classes_total_cpu_seconds_total":          &c.total,
+			"go_cpu_classes_idle_cpu_seconds_total":           &c.idle,
+			"go_cpu_classes_gc_total_cpu_seconds_total":       &c.gc,
+			"go_cpu_classes_scavenge_total_cpu_seconds_total": &c.scavenge,
+		}[name]
+		if f == nil {
+			continue
+		}
+		if *f, err = strconv.ParseFloat(value, 64); err != nil {
+			tb.Fatalf("/metrics: %s: %v", line, err)
+		}
+		found++
+	}
+	if found != 4 {
+		tb.Fatalf("/metrics has %d of the 4 go_cpu_classes_* counters", found)
+	}
+	return c
+}
+
 // BenchmarkLoad runs 500 concurrent wrk clients for 30 seconds (set
 // CONVENE_BENCH_LOAD_SECONDS to change) against `convene serve` with the
 // sample events.toml, fetching /calendar.ics in full and with
-// If-None-Match, and reports throughput, p99 latency and errors.
+// If-None-Match, and reports throughput, p99 latency, errors and the
+// shares of serve's CPU that went to the garbage collector and the
+// scavenger.
 func BenchmarkLoad(b *testing.B) {
 	wrk := needWrk(b)
 	secs := 30
@@ -142,7 +206,9 @@ func BenchmarkLoad(b *testing.B) {
 		headers []string
 	}{{"full", nil}, {"if-none-match", []string{"If-None-Match: " + etag}}} {
 		b.Run(c.name, func(b *testing.B) {
+			before := gcCPU(b, d)
 			r := runWrk(b, wrk, d.base+"/calendar.ics", 500, time.Duration(secs)*time.Second, c.headers...)
+			gcCPU(b, d).report(b, before)
 			b.Logf("wrk:\n%s", r.Out)
 			b.ReportMetric(0, "ns/op")
 			b.ReportMetric(500, "clients")

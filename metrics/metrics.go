@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -37,6 +38,14 @@ type Metrics struct {
 	smtpErrors             *prometheus.CounterVec
 	signUpsRefused         *prometheus.CounterVec
 }
+
+// gcCPU adds, to the Go collector's defaults, the CPU time the garbage
+// collector and the scavenger (returning memory to the system) took, the
+// CPU time available to the process and how much of it was idle
+// (go_cpu_classes_{gc_total,scavenge_total,total,idle}_cpu_seconds_total):
+// the share of the CPU used that went to the first two is the cost of
+// serve's memory limit (README, "Operate").
+var gcCPU = collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/cpu/classes/(gc/total|scavenge/total|idle|total):cpu-seconds$`)}
 
 // New returns the metrics of one daemon of the given version, with the
 // Go runtime and process collectors.
@@ -74,7 +83,7 @@ func New(version string) *Metrics {
 	})
 	build.Set(1)
 	m.reg.MustRegister(m.feed, m.reloads, m.lastReload, m.smtpErrors, m.signUpsRefused, build,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(gcCPU)), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

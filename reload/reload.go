@@ -24,8 +24,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime/debug"
-	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,7 +81,18 @@ type Config struct {
 	Log    *slog.Logger
 	// Reloaded, if set, is told the result of every reload (metrics).
 	Reloaded func(err error, now time.Time)
-	Now      func() time.Time // default time.Now
+	// Memory, if set, is told when a build begins and when it is over:
+	// after its snapshot is swapped in, or after it failed.
+	Memory Memory
+	Now    func() time.Time // default time.Now
+}
+
+// Memory is the process's memory policy around builds, which run one at
+// a time: a build transiently allocates many times what it keeps
+// (cmd/convene/memory.go).
+type Memory interface {
+	Building()
+	Built()
 }
 
 // Pipeline reloads the schedule. Reload and Current are safe to call
@@ -98,6 +107,9 @@ type Pipeline struct {
 	failed atomic.Pointer[error]       // the last reload's error, nil after a good one
 	tried  atomic.Pointer[Fingerprint] // the text the last reload read
 	loaded chan struct{}               // closed by the first swap
+	// building is set by a build and cleared by built, after the swap
+	// or the failure; under mu.
+	building bool
 }
 
 // New returns a pipeline for cfg. It does no I/O.
@@ -165,6 +177,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	defer p.built()
 	snap, ferr := p.build(ctx, nil, data, fingerprint(data), p.name+" (last good copy in the state file)")
 	if ferr != nil {
 		p.cfg.Log.Error("the last good schedule in the state file does not load either", "err", ferr)
@@ -188,8 +201,8 @@ func (p *Pipeline) Reload(ctx context.Context) error {
 func (p *Pipeline) reloadText(ctx context.Context, data []byte, sum Fingerprint) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	defer p.built()
 	start := p.cfg.Now()
-	allocs, _ := heap()
 	snap, err := p.reload(ctx, data, sum)
 	// Counted before the swap, so that whoever sees the new snapshot
 	// sees it counted.
@@ -210,14 +223,6 @@ func (p *Pipeline) reloadText(ctx context.Context, data []byte, sum Fingerprint)
 	}
 	p.cfg.Log.Info("schedule loaded", "config", p.cfg.Path, "sessions", len(snap.Schedule.Sessions),
 		"series", len(snap.Schedule.Series), "etag", snap.Feeds.All.ETag, "took", time.Since(start))
-	// A full render allocates many times what it keeps, and such
-	// reloads are rare: hand the garbage back so the resident size
-	// stays near what is served. An edit of a few meetings allocates
-	// less than is kept, and a forced collection would cost it more
-	// than the rest of the reload.
-	if total, live := heap(); total-allocs > 2*live {
-		debug.FreeOSMemory()
-	}
 	return nil
 }
 
@@ -231,16 +236,6 @@ type Fingerprint uint64
 var textSeed = maphash.MakeSeed()
 
 func fingerprint(data []byte) Fingerprint { return Fingerprint(maphash.Bytes(textSeed, data)) }
-
-// heap returns how many bytes the process has allocated so far and how
-// many the last collection found still in use. A full render of 10,000
-// sessions allocates 311 MB and keeps about 75; an edit of one of them
-// allocates 26 MB.
-func heap() (total, live uint64) {
-	m := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/heap/live:bytes"}}
-	metrics.Read(m)
-	return m[0].Value.Uint64(), m[1].Value.Uint64()
-}
 
 // reload reads the file, unless data holds it (with its fingerprint
 // sum), and builds its snapshot; nil when the text did not change, and
@@ -342,6 +337,10 @@ func readChanged(path, text string) (data []byte, same bool, err error) {
 // The last step, planning the reminders, commits them to the outbox only
 // if it succeeds; swap then makes everything else visible.
 func (p *Pipeline) build(ctx context.Context, prev *Snapshot, data []byte, sum Fingerprint, name string) (*Snapshot, error) {
+	if p.cfg.Memory != nil && !p.building {
+		p.building = true
+		p.cfg.Memory.Building()
+	}
 	now := p.cfg.Now()
 	var prevSched *schedule.Schedule
 	var prevSet *feed.Set
@@ -447,6 +446,15 @@ func (p *Pipeline) keep(ctx context.Context, s *schedule.Schedule, data []byte, 
 	}
 	p.saved = saved{text: text, kept: k}
 	return nil
+}
+
+// built tells the memory policy that the build begun since the last
+// call, if any, is over: its snapshot swapped in, or failed.
+func (p *Pipeline) built() {
+	if p.building {
+		p.building = false
+		p.cfg.Memory.Built()
+	}
 }
 
 // swap makes snap the one served. It cannot fail.

@@ -70,6 +70,7 @@ type daemon struct {
 	log      *slog.Logger
 	config   string
 	store    *store.Store
+	memory   *memoryPolicy
 	metrics  *metrics.Metrics
 	feeds    *feed.Handler
 	worker   *mailer.Worker
@@ -94,6 +95,7 @@ func openDaemon(ctx context.Context, c *serveConfig, log *slog.Logger) (d *daemo
 	if d.store, err = store.OpenExclusive(c.state); err != nil { // one serve per state
 		return nil, err
 	}
+	d.memory = newMemoryPolicy(os.Getenv("GOMEMLIMIT"), log) // memory.go
 	d.metrics = metrics.New(version)
 	d.metrics.WatchOutbox(d.store, probeTimeout)
 	d.feeds = &feed.Handler{Observe: d.metrics.FeedServed}
@@ -120,7 +122,7 @@ func openDaemon(ctx context.Context, c *serveConfig, log *slog.Logger) (d *daemo
 
 	d.reloads, err = reload.New(reload.Config{
 		Path: c.config, Store: d.store, Feeds: d.feeds, Page: reload.WebPage(d.page), Mailer: d.worker,
-		Log: log, Reloaded: d.metrics.Reloaded,
+		Log: log, Reloaded: d.metrics.Reloaded, Memory: d.memory,
 	})
 	if err != nil {
 		return nil, err
@@ -195,6 +197,9 @@ func (d *daemon) close() error {
 	}
 	if d.page != nil {
 		d.page.Close() // waits for confirmation mails in flight
+	}
+	if d.memory != nil {
+		d.memory.Close()
 	}
 	if d.store != nil {
 		return d.store.Close()

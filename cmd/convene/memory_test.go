@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"testing"
+
+	"github.com/convene/convene/feed"
+	"github.com/convene/convene/reload"
+	"github.com/convene/convene/schedule"
+	"github.com/convene/convene/store"
+)
+
+// limitPage is a page step that records the memory limit in force while
+// a reload builds, and fails when told to.
+type limitPage struct {
+	during int64 // the limit during the last Build
+	fail   bool
+}
+
+func (p *limitPage) Build(*schedule.Schedule, *feed.Set) (any, error) {
+	p.during = debug.SetMemoryLimit(-1)
+	if p.fail {
+		return nil, errors.New("the page fails")
+	}
+	return nil, nil
+}
+
+func (p *limitPage) Show(any) {}
+
+// TestMemoryPolicy runs real reloads with serve's memory policy: the
+// limit is lifted while a reload builds and set again after the swap
+// and after a failed build, a little above what the process then holds;
+// a limit of the operator's (GOMEMLIMIT) is left alone.
+func TestMemoryPolicy(t *testing.T) {
+	const mark = 1 << 40 // a limit set before: the operator's, say
+	before := debug.SetMemoryLimit(mark)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+
+	for _, env := range []string{"", "off", "48MiB"} {
+		t.Run("GOMEMLIMIT="+env, func(t *testing.T) {
+			debug.SetMemoryLimit(mark)
+			dir := t.TempDir()
+			config := filepath.Join(dir, "events.toml")
+			if err := os.WriteFile(config, []byte(opsSchedule), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			st, err := store.Open(filepath.Join(dir, "state.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			m := newMemoryPolicy(env, slog.New(slog.DiscardHandler))
+			defer m.Close()
+			page := &limitPage{}
+			p, err := reload.New(reload.Config{Path: config, Store: st, Feeds: &feed.Handler{}, Page: page, Memory: m})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ours := env == ""
+			// check that the limit was lifted during the build and is
+			// set after it.
+			check := func(when string) {
+				t.Helper()
+				after := debug.SetMemoryLimit(-1)
+				if !ours {
+					if page.during != mark || after != mark {
+						t.Errorf("%s: limit %d during the build and %d after, want the operator's %d throughout", when, page.during, after, mark)
+					}
+					return
+				}
+				if page.during != math.MaxInt64 {
+					t.Errorf("%s: limit during the build = %d, want none (%d)", when, page.during, int64(math.MaxInt64))
+				}
+				r := readRuntime()
+				if after == math.MaxInt64 || after == mark || after < r.total || after > r.total+headroom(r.live)+64<<20 {
+					t.Errorf("%s: limit after the build = %d, want a little above the runtime's %d bytes", when, after, r.total)
+				}
+			}
+			if err := p.Reload(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			check("first load")
+			// An edit: another build.
+			if err := os.WriteFile(config, []byte(opsSchedule+"\n# edited\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Reload(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			check("edit")
+			if err := os.WriteFile(config, []byte(opsSchedule+"\n# edited again\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			page.fail = true
+			if err := p.Reload(context.Background()); err == nil {
+				t.Fatal("the reload did not fail")
+			}
+			check("failed build")
+			set := debug.SetMemoryLimit(-1)
+			if ours {
+				// Collections between reloads keep the limit at or above
+				// the one set after the swap.
+				runtime.GC()
+				runtime.GC()
+				if got := debug.SetMemoryLimit(-1); got < set && got != math.MaxInt64 {
+					t.Errorf("limit after collections = %d, want at least %d", got, set)
+				}
+			}
+			m.Close()
+			if got := debug.SetMemoryLimit(-1); ours && got != math.MaxInt64 || !ours && got != mark {
+				t.Errorf("limit after Close = %d", got)
+			}
+		})
+	}
+}
+
+// TestServeMemoryLimit runs serve: with no GOMEMLIMIT it sets a limit
+// once the schedule is loaded; with one it leaves the runtime's alone.
+func TestServeMemoryLimit(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	for _, env := range []string{"", "48MiB"} {
+		t.Run("GOMEMLIMIT="+env, func(t *testing.T) {
+			t.Setenv("GOMEMLIMIT", env)
+			debug.SetMemoryLimit(math.MaxInt64)
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "events.toml"), []byte(opsSchedule), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			startServe(t, dir)
+			got := debug.SetMemoryLimit(-1)
+			if env == "" && got == math.MaxInt64 {
+				t.Error("no memory limit set after the schedule was served")
+			}
+			if env != "" && got != math.MaxInt64 {
+				t.Errorf("memory limit = %d, want the runtime's own", got)
+			}
+		})
+	}
+}
