@@ -92,7 +92,7 @@ type Config struct {
 // (cmd/convene/memory.go).
 type Memory interface {
 	Building()
-	Built()
+	Built(swapped bool)
 }
 
 // Pipeline reloads the schedule. Reload and Current are safe to call
@@ -108,8 +108,10 @@ type Pipeline struct {
 	tried  atomic.Pointer[Fingerprint] // the text the last reload read
 	loaded chan struct{}               // closed by the first swap
 	// building is set by a build and cleared by built, after the swap
-	// or the failure; under mu.
-	building bool
+	// or the failure; buildFrom is the snapshot served when it began.
+	// Under mu.
+	building  bool
+	buildFrom *Snapshot
 }
 
 // New returns a pipeline for cfg. It does no I/O.
@@ -338,7 +340,7 @@ func readChanged(path, text string) (data []byte, same bool, err error) {
 // if it succeeds; swap then makes everything else visible.
 func (p *Pipeline) build(ctx context.Context, prev *Snapshot, data []byte, sum Fingerprint, name string) (*Snapshot, error) {
 	if p.cfg.Memory != nil && !p.building {
-		p.building = true
+		p.building, p.buildFrom = true, prev
 		p.cfg.Memory.Building()
 	}
 	now := p.cfg.Now()
@@ -453,7 +455,8 @@ func (p *Pipeline) keep(ctx context.Context, s *schedule.Schedule, data []byte, 
 func (p *Pipeline) built() {
 	if p.building {
 		p.building = false
-		p.cfg.Memory.Built()
+		p.cfg.Memory.Built(p.cur.Load() != p.buildFrom)
+		p.buildFrom = nil
 	}
 }
 

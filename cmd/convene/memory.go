@@ -70,8 +70,10 @@ func (m *memoryPolicy) Building() {
 }
 
 // Built sets the limit again, after the build's snapshot was swapped in
-// or the build failed.
-func (m *memoryPolicy) Built() {
+// or the build failed. After a swap the garbage is handed back and the
+// limit set anew; after a failure the last limit is set again, and the
+// collector takes the failed build's garbage when the heap reaches it.
+func (m *memoryPolicy) Built(swapped bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.building {
@@ -84,8 +86,14 @@ func (m *memoryPolicy) Built() {
 		// rare: hand its garbage back. An edit of a few meetings
 		// allocates less than is kept, and a forced collection would
 		// cost it more than the rest of the reload.
-		if r := readRuntime(); r.allocs-m.allocs > 2*r.live {
+		if r := readRuntime(); swapped && r.allocs-m.allocs > 2*r.live {
 			debug.FreeOSMemory()
+		}
+		return
+	}
+	if !swapped {
+		if m.floor != 0 {
+			debug.SetMemoryLimit(m.floor)
 		}
 		return
 	}
