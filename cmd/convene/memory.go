@@ -70,9 +70,14 @@ func (m *memoryPolicy) Building() {
 }
 
 // Built sets the limit again, after the build's snapshot was swapped in
-// or the build failed. After a swap the garbage is handed back and the
-// limit set anew; after a failure the last limit is set again, and the
-// collector takes the failed build's garbage when the heap reaches it.
+// or the build failed. After the first swap, and after a build that
+// allocated more than twice what the process keeps (a full render), the
+// garbage is handed back and the limit set anew. After an edit of a few
+// meetings, or a failure, the last limit is set again, and the collector
+// takes the build's garbage when the heap reaches it: a forced
+// collection would cost more than the reload (its heap is marked whole,
+// whatever the edit: 10 ms of CPU at 10,000 sessions, ten times that at
+// 100,000).
 func (m *memoryPolicy) Built(swapped bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -80,28 +85,38 @@ func (m *memoryPolicy) Built(swapped bool) {
 		return
 	}
 	m.building = false
+	r := readRuntime()
+	large := swapped && r.allocs-m.allocs > 2*r.live
 	if m.own {
-		// The operator's limit governs the heap; still, a full render
-		// allocates many times what it keeps, and such reloads are
-		// rare: hand its garbage back. An edit of a few meetings
-		// allocates less than is kept, and a forced collection would
-		// cost it more than the rest of the reload.
-		if r := readRuntime(); swapped && r.allocs-m.allocs > 2*r.live {
+		// The operator's limit governs the heap; still, hand a full
+		// render's garbage back.
+		if large {
 			debug.FreeOSMemory()
 		}
 		return
 	}
-	if !swapped {
+	if m.floor != 0 && !large || !swapped {
 		if m.floor != 0 {
-			debug.SetMemoryLimit(m.floor)
+			debug.SetMemoryLimit(m.limit(r))
 		}
 		return
 	}
 	debug.FreeOSMemory()
-	r := readRuntime()
+	r = readRuntime()
 	m.floor, m.swapped = r.total+headroom(r.live), r
 	debug.SetMemoryLimit(m.floor)
 	m.log.Debug("memory limit set", "limit", m.floor, "live_heap", r.live, "runtime_total", r.total)
+}
+
+// limit is the limit for a runtime holding r, found after the last
+// collection: the one set at the last swap, raised by what the stacks,
+// the runtime's metadata and the live heap (with its headroom) grew
+// since. Stacks and buffers of connections grow with the load, and the
+// year pages asked for stay.
+func (m *memoryPolicy) limit(r runtimeMemory) int64 {
+	was := m.swapped
+	grown := r.nonHeap - was.nonHeap + int64(r.live) - int64(was.live) + headroom(r.live) - headroom(was.live)
+	return m.floor + max(grown, 0)
 }
 
 // collected follows the live heap between reloads: run after each
@@ -112,12 +127,7 @@ func (m *memoryPolicy) collected() {
 	if m.building || m.floor == 0 || m.closed {
 		return
 	}
-	// Stacks and buffers of connections grow with the load, and the
-	// year pages asked for stay: the limit grows with what is not the
-	// heap and with the live heap (and its headroom) since the swap.
-	r, was := readRuntime(), m.swapped
-	grown := r.nonHeap - was.nonHeap + int64(r.live) - int64(was.live) + headroom(r.live) - headroom(was.live)
-	debug.SetMemoryLimit(m.floor + max(grown, 0))
+	debug.SetMemoryLimit(m.limit(readRuntime()))
 }
 
 // watchCollections calls collected after every collection, for as long

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 
 	"github.com/convene/convene/feed"
@@ -20,12 +21,19 @@ import (
 // limitPage is a page step that records the memory limit in force while
 // a reload builds, and fails when told to.
 type limitPage struct {
-	during int64 // the limit during the last Build
-	fail   bool
+	during  int64 // the limit during the last Build
+	fail    bool
+	garbage int // bytes to allocate and drop, as a full render does
 }
+
+var sink []byte
 
 func (p *limitPage) Build(*schedule.Schedule, *feed.Set) (any, error) {
 	p.during = debug.SetMemoryLimit(-1)
+	for range p.garbage >> 20 {
+		sink = make([]byte, 1<<20)
+	}
+	sink = nil
 	if p.fail {
 		return nil, errors.New("the page fails")
 	}
@@ -91,14 +99,38 @@ func TestMemoryPolicy(t *testing.T) {
 				t.Fatal(err)
 			}
 			check("first load", true)
-			// An edit: another build.
+			// An edit: a small build, whose garbage the limit set before
+			// takes, with no collection forced.
+			first, forced := debug.SetMemoryLimit(-1), forcedCollections()
 			if err := os.WriteFile(config, []byte(opsSchedule+"\n# edited\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			if err := p.Reload(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			check("edit", true)
+			if n := forcedCollections() - forced; n != 0 {
+				t.Errorf("a small edit forced %d collections, want none", n)
+			}
+			if after := debug.SetMemoryLimit(-1); ours && (page.during != math.MaxInt64 || after < first || after == math.MaxInt64) {
+				t.Errorf("edit: limit %d during the build and %d after, want none and at least the %d set after the first load", page.during, after, first)
+			}
+			// A build that allocates more than twice what is kept (a
+			// full render): its garbage is handed back and the limit set
+			// anew.
+			page.garbage = int(3*readRuntime().live) + 8<<20
+			if err := os.WriteFile(config, []byte(opsSchedule+"\n# edited whole\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			forced = forcedCollections()
+			if err := p.Reload(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			page.garbage = 0
+			if n := forcedCollections() - forced; ours && n == 0 {
+				t.Error("a full render's garbage was not handed back")
+			}
+			check("full render", true)
+			swapLimit := debug.SetMemoryLimit(-1)
 			if err := os.WriteFile(config, []byte(opsSchedule+"\n# edited again\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -107,14 +139,13 @@ func TestMemoryPolicy(t *testing.T) {
 				t.Fatal("the reload did not fail")
 			}
 			check("failed build", false)
-			set := debug.SetMemoryLimit(-1)
 			if ours {
 				// Collections between reloads keep the limit at or above
-				// the one set after the swap.
+				// the one set after the last swap.
 				runtime.GC()
 				runtime.GC()
-				if got := debug.SetMemoryLimit(-1); got < set && got != math.MaxInt64 {
-					t.Errorf("limit after collections = %d, want at least %d", got, set)
+				if got := debug.SetMemoryLimit(-1); got < swapLimit && got != math.MaxInt64 {
+					t.Errorf("limit after collections = %d, want at least the %d set after the last swap", got, swapLimit)
 				}
 			}
 			m.Close()
@@ -123,6 +154,14 @@ func TestMemoryPolicy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// forcedCollections counts the collections runtime.GC and
+// debug.FreeOSMemory forced.
+func forcedCollections() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 // TestServeMemoryLimit runs serve: with no GOMEMLIMIT it sets a limit
