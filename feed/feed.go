@@ -315,20 +315,6 @@ func (r *renderer) seriesEvents() [][]*component {
 	return events
 }
 
-// sameSeries reports whether s has the series prev was rendered with, by
-// id.
-func sameSeries(prev *Set, s *schedule.Schedule) bool {
-	if len(prev.Series) != len(s.Series) {
-		return false
-	}
-	for i := range s.Series {
-		if _, ok := prev.Series[s.Series[i].ID]; !ok {
-			return false
-		}
-	}
-	return true
-}
-
 // byPath returns the document at a URL path.
 func (set *Set) byPath(path string) (Doc, bool) {
 	if path == "/calendar.ics" {

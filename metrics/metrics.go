@@ -87,9 +87,6 @@ func New(version string) *Metrics {
 	return m
 }
 
-// Registry returns the registry, for packages that add their own metrics.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
 // Handler serves the metrics in the Prometheus text format. A collector
 // that fails (the outbox query) is logged and left out of that scrape.
 func (m *Metrics) Handler(log *slog.Logger) http.Handler {

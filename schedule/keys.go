@@ -121,27 +121,6 @@ var Keys = []Key{
 	)},
 }
 
-// Type is the key's TOML type, for people.
-func (k Key) Type() string {
-	t := map[Kind]string{KindDateTime: "date-time", KindOccurrence: "date or date-time", KindTable: "table", KindBytes: "integer"}[k.Kind]
-	if t == "" {
-		t = "string"
-	}
-	if k.List && k.OrOne {
-		if k.Kind == KindTable {
-			return "table or array of tables"
-		}
-		return t + " or array of " + t + "s"
-	}
-	if k.List {
-		if k.Kind == KindTable {
-			return "array of tables"
-		}
-		return "array of " + t + "s"
-	}
-	return t
-}
-
 // Rule says what a valid value is, for people.
 func (k Key) Rule() string {
 	switch k.Kind {
