@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -15,7 +14,6 @@ import (
 	"github.com/convene/convene/feed"
 	"github.com/convene/convene/reload"
 	"github.com/convene/convene/schedule"
-	"github.com/convene/convene/store"
 )
 
 // limitPage is a page step that records the memory limit in force while
@@ -54,16 +52,7 @@ func TestMemoryPolicy(t *testing.T) {
 	for _, env := range []string{"", "off", "48MiB"} {
 		t.Run("GOMEMLIMIT="+env, func(t *testing.T) {
 			debug.SetMemoryLimit(mark)
-			dir := t.TempDir()
-			config := filepath.Join(dir, "events.toml")
-			if err := os.WriteFile(config, []byte(opsSchedule), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			st, err := store.Open(filepath.Join(dir, "state.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			config, st := opsState(t)
 			m := newMemoryPolicy(env, slog.New(slog.DiscardHandler))
 			defer m.Close()
 			page := &limitPage{}
@@ -173,11 +162,7 @@ func TestServeMemoryLimit(t *testing.T) {
 		t.Run("GOMEMLIMIT="+env, func(t *testing.T) {
 			t.Setenv("GOMEMLIMIT", env)
 			debug.SetMemoryLimit(math.MaxInt64)
-			dir := t.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, "events.toml"), []byte(opsSchedule), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			base, _ := startServe(t, dir)
+			base, _ := startServe(t, opsDir(t))
 			if env == "" {
 				// Set just after the swap that made serve ready.
 				waitFor(t, "a memory limit", func() bool { return debug.SetMemoryLimit(-1) != math.MaxInt64 })

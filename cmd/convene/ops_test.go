@@ -57,6 +57,29 @@ rrule = "FREQ=MONTHLY;BYDAY=1MO;COUNT=6"
 skip = [2030-02-04]
 `
 
+// opsDir returns a new directory holding opsSchedule as events.toml.
+func opsDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "events.toml"), []byte(opsSchedule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// opsState returns the path of opsSchedule written into a new directory,
+// and a state opened beside it, closed when the test ends.
+func opsState(t *testing.T) (config string, st *store.Store) {
+	t.Helper()
+	dir := opsDir(t)
+	st, err := store.Open(filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return filepath.Join(dir, "events.toml"), st
+}
+
 // syncBuffer is the stderr of a serve running in a goroutine.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -260,16 +283,7 @@ func TestServeOps(t *testing.T) {
 // TestReadiness: /readyz fails until a schedule is loaded and when the
 // state file stops taking writes, while /healthz still answers.
 func TestReadiness(t *testing.T) {
-	dir := t.TempDir()
-	config := filepath.Join(dir, "events.toml")
-	if err := os.WriteFile(config, []byte(opsSchedule), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(filepath.Join(dir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	config, st := opsState(t)
 	m := metrics.New("test")
 	p, err := reload.New(reload.Config{Path: config, Store: st, Feeds: &feed.Handler{}})
 	if err != nil {
@@ -323,10 +337,7 @@ func waitUntilFor(t testing.TB, timeout time.Duration, what string, cond func() 
 // TestFeedOutMatchesServe: `convene feed --out DIR` writes every feed that
 // serve answers, byte for byte, for a static host.
 func TestFeedOutMatchesServe(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "events.toml"), []byte(opsSchedule), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := opsDir(t)
 	t.Chdir(dir)
 	out := filepath.Join(dir, "public")
 	if err := run(context.Background(), []string{"feed", "--config", "events.toml", "--state", "state.db", "--out", out}, io.Discard, io.Discard); err != nil {
