@@ -2,12 +2,14 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Version is what the store keeps about one published thing.
@@ -18,13 +20,32 @@ type Version struct {
 }
 
 // versionRow is a row of the versions table, as an exclusive store
-// keeps it in memory: its times in Unix seconds, as the table holds
-// them, in 40 bytes where a Version's take 56 (20,000 rows at 10,000
+// keeps it in memory: its fingerprint as a hash of it (the text of an
+// event is 750 bytes, and the feed keeps it compressed), its times in
+// Unix seconds, as the table holds them (20,000 rows at 10,000
 // sessions).
 type versionRow struct {
-	print             string
+	print             printHash
 	sequence          int
 	created, modified int64
+}
+
+// printHash is a hash of a fingerprint: half of its SHA-256, which no
+// two texts share but by a collision no one has found (a hash that two
+// texts could share by chance would tell a subscriber that a changed
+// meeting did not change).
+type printHash [16]byte
+
+// hashPrint hashes print, read in place (unsafe.Slice: SHA-256 only
+// reads it), without a copy of each event's text.
+func hashPrint(print string) printHash {
+	return hashPrintBytes(unsafe.Slice(unsafe.StringData(print), len(print)))
+}
+
+func hashPrintBytes(print []byte) (h printHash) {
+	sum := sha256.Sum256(print)
+	copy(h[:], sum[:])
+	return h
 }
 
 func (r versionRow) version() Version {
@@ -63,12 +84,13 @@ func (s *Store) Stamp(ctx context.Context, now time.Time, prints map[string]stri
 		var changed []string
 		rows := map[string]versionRow{}
 		for key, print := range prints {
+			h := hashPrint(print)
 			r, ok := old[key]
 			switch {
 			case !ok:
-				r = versionRow{print: print, created: now.Unix(), modified: now.Unix()}
-			case r.print != print:
-				r.print = print
+				r = versionRow{print: h, created: now.Unix(), modified: now.Unix()}
+			case r.print != h:
+				r.print = h
 				r.sequence++
 				// A second after the last change at least: never
 				// backwards, and never the same for other content.
@@ -76,9 +98,9 @@ func (s *Store) Stamp(ctx context.Context, now time.Time, prints map[string]stri
 			default:
 				out[key] = r.version()
 				if s.lock != nil {
-					// Keep the caller's text, which it holds anyway,
-					// not a second copy read from the table.
-					r.print = print
+					// Assigned again, the row's key becomes the
+					// caller's string, which it holds anyway, not a
+					// second copy read from the table.
 					old[key] = r
 				}
 				continue
@@ -87,7 +109,7 @@ func (s *Store) Stamp(ctx context.Context, now time.Time, prints map[string]stri
 			rows[key] = r
 			out[key] = r.version()
 		}
-		if err := writeVersions(ctx, tx, changed, rows); err != nil {
+		if err := writeVersions(ctx, tx, changed, rows, prints); err != nil {
 			return err
 		}
 		if s.lock != nil {
@@ -109,8 +131,9 @@ func (s *Store) Stamp(ctx context.Context, now time.Time, prints map[string]stri
 // readVersions reads the versions table: on PostgreSQL only the rows of
 // the keys of prints (an edit stamps a few keys of a large table), on
 // SQLite all of them, but a store not opened exclusively, which keeps
-// none, keeps only those of prints. The text of a row whose fingerprint
-// is its key's in prints is not copied: the row holds prints' own.
+// none, keeps only those of prints. The table holds each fingerprint
+// whole (replicas and older versions of convene read it); the rows
+// returned hold its hash.
 func (s *Store) readVersions(ctx context.Context, tx *sql.Tx, prints map[string]string) (map[string]versionRow, error) {
 	old := make(map[string]versionRow, len(prints))
 	q, args := `SELECT key, fingerprint, sequence, created, modified FROM versions`, []any(nil)
@@ -130,15 +153,10 @@ func (s *Store) readVersions(ctx context.Context, tx *sql.Tx, prints map[string]
 		if err := rows.Scan(&key, &print, &r.sequence, &r.created, &r.modified); err != nil {
 			return nil, err
 		}
-		p, asked := prints[string(key)]
-		switch {
-		case asked && p == string(print):
-			r.print = p
-		case asked || s.lock != nil:
-			r.print = string(print)
-		default:
+		if _, asked := prints[string(key)]; !asked && s.lock == nil {
 			continue
 		}
+		r.print = hashPrintBytes(print)
 		old[string(key)] = r
 	}
 	return old, rows.Err()
@@ -148,14 +166,15 @@ func (s *Store) readVersions(ctx context.Context, tx *sql.Tx, prints map[string]
 // 20,000 rows takes a hundred statements, not 20,000.
 const versionBatch = 200
 
-// writeVersions upserts the rows of keys.
-func writeVersions(ctx context.Context, tx *sql.Tx, keys []string, rows map[string]versionRow) error {
+// writeVersions upserts the rows of keys, with their fingerprints from
+// prints.
+func writeVersions(ctx context.Context, tx *sql.Tx, keys []string, rows map[string]versionRow, prints map[string]string) error {
 	for len(keys) > 0 {
 		n := min(len(keys), versionBatch)
 		args := make([]any, 0, 5*n)
 		for _, key := range keys[:n] {
 			r := rows[key]
-			args = append(args, key, r.print, r.sequence, r.created, r.modified)
+			args = append(args, key, prints[key], r.sequence, r.created, r.modified)
 		}
 		q := `INSERT INTO versions (key, fingerprint, sequence, created, modified) VALUES ` +
 			placeholders(n, 5) + ` ON CONFLICT (key) DO UPDATE SET

@@ -99,11 +99,145 @@ func BenchmarkStampEdit(b *testing.B) {
 	})
 }
 
-// TestStampKeepsCallersText: a store opened exclusively on a state that
-// has versions keeps, for each unchanged key, the fingerprint its caller
+// TestStampMatchesReference: over random rounds of stamps (keys added,
+// removed, their text changed by one byte or back to an earlier text,
+// left alone, at the same second or later), a store that keeps hashes of
+// the fingerprints, opened exclusively or not, on each backend, gives
+// the versions of a reference that compares the texts themselves (how
+// Stamp worked before it kept hashes), and the table holds each key's
+// last text whole, as replicas and older versions read it.
+func TestStampMatchesReference(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, newState func() string) {
+		for _, exclusive := range []bool{true, false} {
+			t.Run(fmt.Sprint("exclusive=", exclusive), func(t *testing.T) {
+				for seed := range uint64(3) {
+					stampMatchesReference(t, newState(), exclusive, seed) // a new state for each seed
+				}
+			})
+		}
+	})
+}
+
+// referenceRow is a row as the reference keeps it: the text itself.
+type referenceRow struct {
+	print             string
+	sequence          int
+	created, modified int64
+}
+
+// referenceStamp is Stamp as it was when rows held their text.
+func referenceStamp(rows map[string]referenceRow, now time.Time, prints map[string]string) map[string]Version {
+	now = now.UTC().Truncate(time.Second)
+	out := map[string]Version{}
+	for key, print := range prints {
+		r, ok := rows[key]
+		switch {
+		case !ok:
+			r = referenceRow{print, 0, now.Unix(), now.Unix()}
+		case r.print != print:
+			r.print = print
+			r.sequence++
+			r.modified = max(now.Unix(), r.modified+1)
+		}
+		rows[key] = r
+		out[key] = Version{r.sequence, time.Unix(r.created, 0).UTC(), time.Unix(r.modified, 0).UTC()}
+	}
+	return out
+}
+
+func stampMatchesReference(t *testing.T, state string, exclusive bool, seed uint64) {
+	ctx := context.Background()
+	var st *Store
+	var err error
+	if exclusive {
+		st, err = OpenExclusive(state)
+	} else {
+		st, err = Open(state)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rng := rand.New(rand.NewPCG(17, seed))
+	// Texts like an event's, some of them a byte apart.
+	base := strings.Repeat("BEGIN:VEVENT\r\nSUMMARY:Reading group ü\r\n", 20)
+	text := func() string {
+		r := []rune(base)[:rng.IntN(len(base)/2)]
+		if len(r) > 0 {
+			r[rng.IntN(len(r))] += rune(1 + rng.IntN(3))
+		}
+		return string(r)
+	}
+	ref := map[string]referenceRow{}
+	prints := map[string]string{}
+	var seen []string
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for round := range 40 {
+		for k := range prints {
+			switch rng.IntN(8) {
+			case 0:
+				prints[k] = text()
+			case 1:
+				prints[k] = seen[rng.IntN(len(seen))] // an earlier text again
+			case 2:
+				delete(prints, k)
+			}
+		}
+		for range rng.IntN(30) {
+			prints[fmt.Sprint("k", rng.IntN(200))] = text()
+		}
+		for _, p := range prints {
+			seen = append(seen, p)
+		}
+		now = now.Add(time.Duration(rng.IntN(3)) * time.Second) // sometimes the same second
+		got, err := st.Stamp(ctx, now, prints)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := referenceStamp(ref, now, prints); !reflect.DeepEqual(got, want) {
+			t.Fatalf("seed %d, round %d: the versions differ from the reference's", seed, round)
+		}
+	}
+	rows, err := st.db.QueryContext(ctx, `SELECT key, fingerprint FROM versions`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var key, print string
+		if err := rows.Scan(&key, &print); err != nil {
+			t.Fatal(err)
+		}
+		if n++; ref[key].print != print {
+			t.Errorf("seed %d: the table holds for %s another text than the last stamped", seed, key)
+		}
+	}
+	if n != len(ref) {
+		t.Errorf("seed %d: the table holds %d rows, want %d", seed, n, len(ref))
+	}
+	// Another store reads the same versions from the table (a replica,
+	// or the next start).
+	st.Close()
+	again, err := Open(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	got, err := again.Stamp(ctx, now.Add(time.Hour), prints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := referenceStamp(ref, now.Add(time.Hour), prints); !reflect.DeepEqual(got, want) {
+		t.Errorf("seed %d: a store opened again gives other versions than the reference", seed)
+	}
+}
+
+// TestStampKeepsCallersKeys: a store opened exclusively on a state that
+// has versions keeps, for each unchanged key, the key string its caller
 // gave (which the caller holds anyway), not the copy it read from the
-// table: the text of every event is then held once, not twice.
-func TestStampKeepsCallersText(t *testing.T) {
+// table, and a hash of the text, not the text.
+func TestStampKeepsCallersKeys(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "state.db")
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -111,7 +245,7 @@ func TestStampKeepsCallersText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Stamp(ctx, now, map[string]string{"a": "BEGIN:VEVENT a", "b": "BEGIN:VEVENT b"}); err != nil {
+	if _, err := st.Stamp(ctx, now, map[string]string{"event-a": "BEGIN:VEVENT a", "event-b": "BEGIN:VEVENT b"}); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
@@ -120,13 +254,22 @@ func TestStampKeepsCallersText(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	prints := map[string]string{"a": strings.Clone("BEGIN:VEVENT a"), "b": strings.Clone("BEGIN:VEVENT b")}
+	keys := map[string]string{}
+	prints := map[string]string{}
+	for _, k := range []string{"event-a", "event-b"} {
+		kk := strings.Clone(k)
+		keys[k] = kk
+		prints[kk] = "BEGIN:VEVENT " + k[len(k)-1:]
+	}
 	if _, err := st.Stamp(ctx, now.Add(time.Hour), prints); err != nil {
 		t.Fatal(err)
 	}
-	for k, print := range prints {
-		if kept := st.versions[k].print; unsafe.StringData(kept) != unsafe.StringData(print) {
-			t.Errorf("key %s: the store keeps its own copy of the text read from the table", k)
+	for k, r := range st.versions {
+		if unsafe.StringData(k) != unsafe.StringData(keys[k]) {
+			t.Errorf("key %s: the store keeps its own copy of the key read from the table", k)
+		}
+		if r.print != hashPrint(prints[k]) {
+			t.Errorf("key %s: the store keeps another hash than its text's", k)
 		}
 	}
 }
