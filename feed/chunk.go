@@ -99,7 +99,7 @@ func (ch *chunk) stamp(cs []*component) {
 		b = binary.BigEndian.AppendUint64(b, uint64(c.v.Sequence))
 		b = binary.BigEndian.AppendUint64(b, uint64(c.v.Created.Unix()))
 		b = binary.BigEndian.AppendUint64(b, uint64(c.v.Modified.Unix()))
-		ch.size += len(c.print) - len(eventEnd) + len(c.stamped)
+		ch.size += int(c.size) - len(eventEnd) + len(c.stamped)
 	}
 	h.Write(b)
 	h.Sum(ch.vers[:0])

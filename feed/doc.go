@@ -119,7 +119,8 @@ func (d *doc) assemble(out *Doc) {
 	d.printed = ""
 }
 
-// parts yields the bytes of the document, in order.
+// parts yields the bytes of the document, in order: each event's text
+// in a buffer reused for the next (see unpacker).
 func (d *doc) parts(yield func([]byte) bool) {
 	for _, p := range d.head {
 		if !yield(p) {
@@ -131,8 +132,10 @@ func (d *doc) parts(yield func([]byte) bool) {
 			return
 		}
 	}
+	u := unpackers.Get().(*unpacker)
+	defer unpackers.Put(u)
 	for _, c := range d.cs {
-		if !yield(c.text()) || !yield(c.stamped) {
+		if !yield(u.text(c)) || !yield(c.stamped) {
 			return
 		}
 	}

@@ -22,9 +22,12 @@ import (
 
 // component is a VEVENT with the content that its fingerprint covers.
 type component struct {
-	key   string // UID, plus RECURRENCE-ID for an override
+	key string // UID, plus RECURRENCE-ID for an override
+	// The VEVENT as serialized, with its END line; compressed once a
+	// Set holds it (packAll), where that is shorter.
 	print string
-	sum   [sha256.Size]byte // of print
+	size  int32             // of print, uncompressed
+	sum   [sha256.Size]byte // of print, uncompressed
 	title string
 	// The stamped VEVENT is print without its END line, then stamped:
 	// the properties from the state store and END.
@@ -67,13 +70,6 @@ func (c *component) stamp(v store.Version) bool {
 }
 
 var eventEnd = "END:" + string(ics.ComponentVEvent) + crlf
-
-// text returns the VEVENT as serialized for its fingerprint, without its
-// END line: the bytes of print, which documents refer to rather than copy
-// (a writer must not modify what it is given, io.Writer says).
-func (c *component) text() []byte {
-	return unsafe.Slice(unsafe.StringData(c.print), len(c.print)-len(eventEnd))
-}
 
 type zoneKey struct {
 	zone     string
@@ -218,7 +214,7 @@ func (r *renderer) event(o schedule.Occurrence, seg *segment) *component {
 	if sr != nil {
 		from, to = o.Start, horizon
 	}
-	return &component{key: key, print: print, sum: sha256.Sum256(unsafe.Slice(unsafe.StringData(print), len(print))), title: o.Title,
+	return &component{key: key, print: print, size: int32(len(print)), sum: sha256.Sum256(unsafe.Slice(unsafe.StringData(print), len(print))), title: o.Title,
 		zone: o.Zone, from: from, to: to, gmt: strings.Contains(print, "TZID="+gmt.String()+":"),
 		named: o.Zone != time.UTC && strings.Contains(print, "TZID="+tzid(o.Zone)+":")}
 }

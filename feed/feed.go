@@ -133,6 +133,12 @@ func stampAll(cs []*component, versions map[string]store.Version) {
 // up in prev; one that Reparse kept (schedule.Session.Origin) is known
 // to be unchanged by a comparison of pointers.
 func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now time.Time) (*Set, error) {
+	return render(ctx, prev, s, st, now, packAll)
+}
+
+// render is Update, which compresses the text of the events it made
+// anew with pack (packAll; a test renders without).
+func render(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now time.Time, pack func([]*component)) (*Set, error) {
 	r := &renderer{s: s, segs: map[string][]segment{}, prev: prev, uidSuffix: s.UID("")}
 	var sp schedule.Splice
 	spliced := false
@@ -215,6 +221,7 @@ func Update(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 		events[c.key] = c
 	}
 	stampAll(fresh, versions)
+	pack(fresh)
 	feeds := make(map[string]*sessionFeed, to-from)
 	for i := from; i < to; i++ {
 		id := s.Sessions[i].ID
@@ -302,17 +309,29 @@ func (r *renderer) seriesEvents() [][]*component {
 		sr := &s.Series[i]
 		var cs []*component
 		for _, seg := range r.segments(sr) {
-			cs = append(cs, r.event(r.segmentStart(sr, seg), &seg))
+			cs = append(cs, r.kept(r.event(r.segmentStart(sr, seg), &seg)))
 		}
 		for _, o := range s.Changed(sr) {
-			cs = append(cs, r.event(o, nil))
+			cs = append(cs, r.kept(r.event(o, nil)))
 		}
 		for _, o := range odd[sr.ID] {
-			cs = append(cs, r.event(o, nil))
+			cs = append(cs, r.kept(r.event(o, nil)))
 		}
 		events[i] = cs
 	}
 	return events
+}
+
+// kept returns the event the previous render holds under c's key when
+// it has c's text, stamped and packed already, else c. A series' events
+// are serialized anew each render, and most are the same.
+func (r *renderer) kept(c *component) *component {
+	if r.prev != nil {
+		if prev, ok := r.prev.comps.Get(c.key); ok && prev.sum == c.sum {
+			return prev
+		}
+	}
+	return c
 }
 
 // byPath returns the document at a URL path.
@@ -335,6 +354,18 @@ func sessionID(path string) string {
 		return id
 	}
 	return ""
+}
+
+// parallelRanges calls f for ranges of [0, n) that cover it, one per
+// core, each on its own: for work that keeps state from one i to the
+// next.
+func parallelRanges(n int, f func(from, to int)) {
+	k := min(runtime.GOMAXPROCS(0), n/64+1)
+	var wg sync.WaitGroup
+	for w := range k {
+		wg.Go(func() { f(w*n/k, (w+1)*n/k) })
+	}
+	wg.Wait()
 }
 
 // parallel calls f(i) for each i below n, on every core. Serializing
@@ -422,7 +453,7 @@ func (r *renderer) session(ss *schedule.Session) (c *component, kept bool) {
 		return prev, true
 	}
 	c = r.event(r.s.Single(ss), nil)
-	if prev != nil && prev.print == c.print {
+	if prev != nil && prev.sum == c.sum {
 		return prev, true
 	}
 	c.origin = ss.Origin()
