@@ -115,6 +115,7 @@ type decoder struct {
 	warnings []Problem
 	noZone   bool      // calendar.timezone is missing or wrong, which is reported once
 	cal      *Calendar // see calendar
+	dense    *slabs    // where the sessions read are kept; nil: each on its own
 }
 
 // loopback reports whether raw is a URL of this machine (a test or a
@@ -216,14 +217,16 @@ func (d *decoder) tables(s *Schedule, top *table) {
 	}
 	if len(sessions) > 0 {
 		s.Sessions = make([]*Session, 0, len(sessions))
+		if _, cut := sessions[0].(cutTable); !cut && len(sessions) >= bulkRead {
+			d.dense = new(slabs) // Parse of a whole file
+		}
 	}
 	for i, v := range sessions {
 		var ss *Session
 		if t, ok := v.(cutTable); ok { // Reparse
 			ss = d.cachedSession(i, t.pt, t.text, &s.Calendar)
 		} else {
-			read := d.session(sessionPath(i), v, &s.Calendar)
-			ss = &read
+			ss = d.keep(d.session(sessionPath(i), v, &s.Calendar))
 		}
 		unique("sessions", i, ss.ID)
 		s.Sessions = append(s.Sessions, ss)
@@ -251,7 +254,7 @@ func (d *decoder) readAhead(sessions []any, cal *Calendar) {
 		}
 	}
 	const chunk = 64
-	if len(todo) < 2*chunk { // an edit: not worth the goroutines
+	if len(todo) < bulkRead { // an edit: not worth the goroutines
 		return
 	}
 	var next atomic.Int64
@@ -259,7 +262,7 @@ func (d *decoder) readAhead(sessions []any, cal *Calendar) {
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			// Its problems are dropped: no line is looked for.
-			w := &decoder{file: d.file, text: d.text, lines: map[string]int{}, noZone: d.noZone}
+			w := &decoder{file: d.file, text: d.text, lines: map[string]int{}, noZone: d.noZone, dense: new(slabs)}
 			for {
 				from := int(next.Add(chunk)) - chunk
 				if from >= len(todo) {
@@ -273,6 +276,19 @@ func (d *decoder) readAhead(sessions []any, cal *Calendar) {
 		})
 	}
 	wg.Wait()
+}
+
+// bulkRead is how many sessions a decoder reads, at least, to keep them
+// in blocks (slabs) and to read them on every core (readAhead): fewer
+// are an edit.
+const bulkRead = 128
+
+// keep returns ss where d keeps the sessions it reads.
+func (d *decoder) keep(ss Session) *Session {
+	if d.dense == nil {
+		return &ss
+	}
+	return d.dense.session(ss)
 }
 
 // sessionPath is the path of the session at index i, for messages.

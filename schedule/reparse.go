@@ -266,14 +266,14 @@ func (d *decoder) cachedSession(i int, pt *parsedTable, text string, cal *Calend
 		raw, _ = only(one, "sessions")
 	}
 	problems, warnings := len(d.problems), len(d.warnings)
-	ss := d.session(path, raw, cal)
+	ss := d.keep(d.session(path, raw, cal))
 	if len(d.problems) == problems && len(d.warnings) == warnings {
-		ss.origin = &ss
-		pt.session, pt.cal, pt.raw = &ss, d.calendar(cal), nil
+		ss.origin = ss
+		pt.session, pt.cal, pt.raw = ss, d.calendar(cal), nil
 	} else {
 		pt.session, pt.raw = nil, raw
 	}
-	return &ss
+	return ss
 }
 
 // calendar returns a copy of cal, the same for every table d keeps with

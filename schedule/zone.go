@@ -96,7 +96,7 @@ func LoadZone(name string) (*time.Location, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%q is not an IANA time zone name", name)
 	}
-	zones.Store(name, loc)
+	zones.Store(strings.Clone(name), loc) // not the decoded text name is a part of, kept for good
 	return loc, nil
 }
 

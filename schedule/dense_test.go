@@ -1,0 +1,71 @@
+package schedule
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"runtime/metrics"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+// TestEditsKeepHeapBounded: a first load keeps its sessions in blocks
+// (slabs), which stay alive while any session in them does. 200 edits of
+// one title each, and a few edits of the calendar's defaults (which read
+// every session again), leave a live heap no larger than the first
+// load's and what the edited sessions need: no block per edit, no old
+// text, no old blocks after every session was read again.
+func TestEditsKeepHeapBounded(t *testing.T) {
+	const n = 2000
+	text := sessionsText(n)
+	s, err := Reparse(nil, "events.toml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := uintptr(unsafe.Pointer(s.Sessions[0])), uintptr(unsafe.Pointer(s.Sessions[1])); b-a != unsafe.Sizeof(Session{}) {
+		t.Fatal("a first load's sessions are not kept next to each other")
+	}
+	loaded := liveHeap()
+	rng := rand.New(rand.NewPCG(9, 9))
+	titles := make([]string, n)
+	for i := range titles {
+		titles[i] = fmt.Sprint("Session ", i)
+	}
+	for edit := range 200 {
+		if edit%50 == 25 { // every session is read again
+			long := "name = \"Group\"\nduration = \"2h\"\n"
+			if strings.Contains(text, long) {
+				text = strings.Replace(text, long, "name = \"Group\"\n", 1)
+			} else {
+				text = strings.Replace(text, "name = \"Group\"\n", long, 1)
+			}
+		} else {
+			i := rng.IntN(n)
+			title := fmt.Sprintf("Session %d, edit %d", i, edit)
+			text = strings.Replace(text, fmt.Sprintf("title = %q\n", titles[i]), fmt.Sprintf("title = %q\n", title), 1)
+			titles[i] = title
+		}
+		if s, err = Reparse(s, "events.toml", []byte(text)); err != nil {
+			t.Fatalf("edit %d: %v", edit, err)
+		}
+	}
+	after := liveHeap()
+	runtime.KeepAlive(s)
+	// The edited sessions, read one by one, with the text of their
+	// tables; and room for the maps and lists an edit makes anew.
+	bound := loaded + 200*2<<10 + loaded/10
+	t.Logf("live heap %d KiB after the first load, %d KiB after 200 edits", loaded>>10, after>>10)
+	if after > bound {
+		t.Errorf("live heap after 200 edits = %d KiB, want at most %d KiB (%d KiB after the first load)", after>>10, bound>>10, loaded>>10)
+	}
+}
+
+// liveHeap returns the bytes of the heap's objects found live by a
+// collection run now.
+func liveHeap() uint64 {
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
