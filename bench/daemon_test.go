@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,7 +81,11 @@ func editToServed(b *testing.B, n int, old, new string) {
 // times: as shipped (no GOGC or GOMEMLIMIT: serve's own memory limit),
 // with Go's default behaviour (GOMEMLIMIT=off) and with an operator's
 // own limit (GOMEMLIMIT=48MiB); and the share of the CPU the process
-// used during those requests that went to the garbage collector.
+// used during those requests that went to the garbage collector. Beside
+// them, what the Go runtime says then (serve's /metrics): the memory
+// limit in force, the heap's spans in use (live objects, garbage not yet
+// collected and the room the spans' objects leave unfilled) and the
+// heap's free memory not yet returned to the system.
 func BenchmarkMemory(b *testing.B) {
 	const n = 10000
 	dir := b.TempDir()
@@ -112,6 +117,7 @@ func BenchmarkMemory(b *testing.B) {
 			}
 			after := gcCPU(b, d)
 			m := d.rss(b)
+			rt := goMetrics(b, d, "go_gc_gomemlimit_bytes", "go_memstats_heap_inuse_bytes", "go_memstats_heap_idle_bytes", "go_memstats_heap_released_bytes")
 			b.ReportMetric(0, "ns/op")
 			b.ReportMetric(n, "sessions")
 			b.ReportMetric(subscribers, "subscribers")
@@ -119,6 +125,11 @@ func BenchmarkMemory(b *testing.B) {
 			b.ReportMetric(float64(m.anon)/(1<<20), "MB-RSS-anon")
 			b.ReportMetric(float64(m.file)/(1<<20), "MB-RSS-file")
 			b.ReportMetric(float64(m.peak)/(1<<20), "MB-peak-RSS")
+			if limit := rt[0]; limit < 1<<62 { // none: math.MaxInt64
+				b.ReportMetric(limit/(1<<20), "MB-limit")
+			}
+			b.ReportMetric(rt[1]/(1<<20), "MB-heap-inuse")
+			b.ReportMetric((rt[2]-rt[3])/(1<<20), "MB-heap-free-kept")
 			after.report(b, before)
 			d.stop()
 		})
@@ -142,6 +153,15 @@ func (c cpuClasses) report(b *testing.B, before cpuClasses) {
 // gcCPU reads the CPU classes from serve's /metrics.
 func gcCPU(tb testing.TB, d *daemon) cpuClasses {
 	tb.Helper()
+	v := goMetrics(tb, d, "go_cpu_classes_total_cpu_seconds_total", "go_cpu_classes_idle_cpu_seconds_total",
+		"go_cpu_classes_gc_total_cpu_seconds_total", "go_cpu_classes_scavenge_total_cpu_seconds_total")
+	return cpuClasses{total: v[0], idle: v[1], gc: v[2], scavenge: v[3]}
+}
+
+// goMetrics reads the values of names, metrics without labels, from
+// serve's /metrics, in the order of names.
+func goMetrics(tb testing.TB, d *daemon, names ...string) []float64 {
+	tb.Helper()
 	resp, err := http.Get(d.base + "/metrics")
 	if err != nil {
 		tb.Fatal(err)
@@ -151,31 +171,21 @@ func gcCPU(tb testing.TB, d *daemon) cpuClasses {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var c cpuClasses
+	values := make([]float64, len(names))
 	found := 0
 	for _, line := range strings.Split(string(body), "\n") {
 		name, value, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
+		if i := slices.Index(names, name); ok && i >= 0 {
+			if values[i], err = strconv.ParseFloat(value, 64); err != nil {
+				tb.Fatalf("/metrics: %s: %v", line, err)
+			}
+			found++
 		}
-		f := map[string]*float64{
-			"go_cpu_classes_total_cpu_seconds_total":          &c.total,
-			"go_cpu_classes_idle_cpu_seconds_total":           &c.idle,
-			"go_cpu_classes_gc_total_cpu_seconds_total":       &c.gc,
-			"go_cpu_classes_scavenge_total_cpu_seconds_total": &c.scavenge,
-		}[name]
-		if f == nil {
-			continue
-		}
-		if *f, err = strconv.ParseFloat(value, 64); err != nil {
-			tb.Fatalf("/metrics: %s: %v", line, err)
-		}
-		found++
 	}
-	if found != 4 {
-		tb.Fatalf("/metrics has %d of the 4 go_cpu_classes_* counters", found)
+	if found != len(names) {
+		tb.Fatalf("/metrics has %d of %v", found, names)
 	}
-	return c
+	return values
 }
 
 // BenchmarkLoad runs 500 concurrent wrk clients for 30 seconds (set
