@@ -19,10 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
-	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -180,7 +177,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	defer p.built()
-	snap, ferr := p.build(ctx, nil, data, fingerprint(data), p.name+" (last good copy in the state file)")
+	snap, ferr := p.build(ctx, nil, schedule.TextOf(data), p.name+" (last good copy in the state file)")
 	if ferr != nil {
 		p.cfg.Log.Error("the last good schedule in the state file does not load either", "err", ferr)
 		return err
@@ -195,17 +192,17 @@ func (p *Pipeline) Start(ctx context.Context) error {
 // Reload reads events.toml and, if it loads, swaps in a new snapshot.
 // On error the previous snapshot stays served.
 func (p *Pipeline) Reload(ctx context.Context) error {
-	return p.reloadText(ctx, nil, 0)
+	return p.reloadText(ctx, nil)
 }
 
-// reloadText is Reload of data, the text just read from events.toml by
-// the caller, whose fingerprint is sum (data nil: read it).
-func (p *Pipeline) reloadText(ctx context.Context, data []byte, sum Fingerprint) error {
+// reloadText is Reload of t, events.toml just opened by the caller (nil:
+// open it).
+func (p *Pipeline) reloadText(ctx context.Context, t *schedule.Text) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	defer p.built()
 	start := p.cfg.Now()
-	snap, err := p.reload(ctx, data, sum)
+	snap, err := p.reload(ctx, t)
 	// Counted before the swap, so that whoever sees the new snapshot
 	// sees it counted.
 	if err != nil {
@@ -228,44 +225,42 @@ func (p *Pipeline) reloadText(ctx context.Context, data []byte, sum Fingerprint)
 	return nil
 }
 
-// Fingerprint identifies a text within the process: equal texts have
-// equal fingerprints, and different ones, by chance, the same one in
-// 2^64. It is not kept anywhere, so a fast hash with a seed of the
-// process's own does: 2.7 MB (10,000 sessions) in a third of a
-// millisecond, where SHA-256 took two.
+// Fingerprint identifies a text within the process (schedule.Text.Sum):
+// equal texts have equal fingerprints, and different ones, by chance,
+// the same one in 2^64.
 type Fingerprint uint64
 
-var textSeed = maphash.MakeSeed()
+// rereads is how many times a reload opens the file again when it was
+// written in place while being read (schedule.ErrChanged).
+const rereads = 3
 
-func fingerprint(data []byte) Fingerprint { return Fingerprint(maphash.Bytes(textSeed, data)) }
-
-// reload reads the file, unless data holds it (with its fingerprint
-// sum), and builds its snapshot; nil when the text did not change, and
-// then only the reminders are planned again. The text is fingerprinted
-// once (9 ms at 100,000 sessions).
-func (p *Pipeline) reload(ctx context.Context, data []byte, sum Fingerprint) (*Snapshot, error) {
-	prev := p.cur.Load()
-	if data == nil {
-		served := ""
-		if prev != nil && !prev.Fallback {
-			served = prev.Schedule.Text()
+// reload reads the file, unless t holds it, and builds its snapshot;
+// nil when the text did not change, and then only the reminders are
+// planned again. The file is read in small pieces and hashed, then
+// read again only where it changed (schedule.ReparseText): nothing as
+// large as the file is allocated for an edit or for unchanged bytes.
+func (p *Pipeline) reload(ctx context.Context, t *schedule.Text) (*Snapshot, error) {
+	for try := 1; ; try++ {
+		snap, err := p.reloadOnce(ctx, t)
+		if !errors.Is(err, schedule.ErrChanged) || try == rereads {
+			return snap, err
 		}
-		// Into a new buffer, which the schedule keeps as its text; one
-		// kept for the next read would be as large as the file (2.9 MB
-		// at 10,000 sessions) and held all the time. The same bytes as
-		// served are not read into one at all.
+		p.cfg.Log.Debug("the schedule changed while it was read; reading it again", "config", p.cfg.Path)
+		t = nil
+	}
+}
+
+func (p *Pipeline) reloadOnce(ctx context.Context, t *schedule.Text) (*Snapshot, error) {
+	if t == nil {
 		var err error
-		var same bool
-		if data, same, err = readChanged(p.cfg.Path, served); err != nil {
+		if t, err = schedule.OpenText(p.cfg.Path); err != nil {
 			return nil, err
 		}
-		if same {
-			sum = prev.Sum
-		} else {
-			sum = fingerprint(data)
-		}
 	}
+	defer t.Close()
+	sum := Fingerprint(t.Sum())
 	p.tried.Store(&sum)
+	prev := p.cur.Load()
 	if prev != nil && !prev.Fallback && prev.Sum == sum {
 		// Nothing to render; subscribers may have changed.
 		if p.cfg.Mailer != nil {
@@ -276,69 +271,13 @@ func (p *Pipeline) reload(ctx context.Context, data []byte, sum Fingerprint) (*S
 		p.cfg.Log.Debug("schedule unchanged", "config", p.cfg.Path)
 		return nil, nil
 	}
-	return p.build(ctx, prev, data, sum, p.cfg.Path)
-}
-
-// readChanged reads the file at path into a new buffer, unless it holds
-// text, the text served: then same is true, and it was compared in
-// small pieces, not read whole into memory (a SIGHUP with the file
-// unchanged allocates nothing as large as it).
-func readChanged(path, text string) (data []byte, same bool, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, false, err
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); text == "" || err != nil || fi.Size() != int64(len(text)) {
-		data, err := schedule.ReadFile(path)
-		return data, false, err
-	}
-	buf := make([]byte, 64<<10)
-	off := 0
-	for {
-		n, err := io.ReadFull(f, buf)
-		if n > len(text)-off {
-			break // grew since Stat
-		}
-		if string(buf[:n]) != text[off:off+n] {
-			// Changed: what was read so far is kept, not read again
-			// (an edit near the end of 30 MB), and the rest read
-			// after it, one byte more than Stat said, to see growth.
-			data = make([]byte, off+n, len(text)+1)
-			copy(data, text[:off])
-			copy(data[off:], buf[:n])
-			if n == len(buf) {
-				m, err := io.ReadFull(f, data[off+n:cap(data)])
-				data = data[:off+n+m]
-				if err == nil { // grew since Stat
-					data, err = schedule.ReadFile(path)
-					return data, false, err
-				}
-				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-					return nil, false, err
-				}
-			}
-			return data, false, nil
-		}
-		off += n
-		if (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) && off == len(text) {
-			return nil, true, nil
-		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			break // shorter than Stat said
-		}
-		if err != nil {
-			return nil, false, err
-		}
-	}
-	data, err = schedule.ReadFile(path)
-	return data, false, err
+	return p.build(ctx, prev, t, p.cfg.Path)
 }
 
 // build runs every step that can fail, in order, into a new snapshot.
 // The last step, planning the reminders, commits them to the outbox only
 // if it succeeds; swap then makes everything else visible.
-func (p *Pipeline) build(ctx context.Context, prev *Snapshot, data []byte, sum Fingerprint, name string) (*Snapshot, error) {
+func (p *Pipeline) build(ctx context.Context, prev *Snapshot, text *schedule.Text, name string) (*Snapshot, error) {
 	if p.cfg.Memory != nil && !p.building {
 		p.building, p.buildFrom = true, prev
 		p.cfg.Memory.Building()
@@ -354,7 +293,7 @@ func (p *Pipeline) build(ctx context.Context, prev *Snapshot, data []byte, sum F
 		steps = append(steps, name, time.Since(start).Round(time.Microsecond))
 	}
 	t := time.Now()
-	s, err := schedule.Reparse(prevSched, name, data)
+	s, err := schedule.ReparseText(prevSched, name, text)
 	if err != nil {
 		return nil, err
 	}
@@ -363,9 +302,10 @@ func (p *Pipeline) build(ctx context.Context, prev *Snapshot, data []byte, sum F
 	// writing it costs about as much as rendering an edit. Every return
 	// waits for it, so that an older text is never written after a
 	// newer one.
+	sum := Fingerprint(text.Sum())
 	kept := make(chan error, 1)
 	if prev == nil || prev.Sum != sum {
-		go func() { kept <- p.keep(ctx, s, data, now) }()
+		go func() { kept <- p.keep(ctx, prev, s, text, now) }()
 	} else {
 		kept <- nil
 	}
@@ -408,11 +348,11 @@ func (p *Pipeline) build(ctx context.Context, prev *Snapshot, data []byte, sum F
 	return snap, nil
 }
 
-// saved is the text a pipeline kept last in the state, as the store
-// identifies it, and how many edits of the whole text, of how many
-// bytes, the state holds for it.
+// saved is the text a pipeline kept last in the state, by its
+// fingerprint and as the store identifies it, and how many edits of the
+// whole text, of how many bytes, the state holds for it.
 type saved struct {
-	text         string // "" when unknown
+	sum          Fingerprint // 0 when unknown
 	kept         store.Kept
 	edits, bytes int
 }
@@ -422,31 +362,41 @@ type saved struct {
 // to the whole text.
 const maxEdits = 64
 
-// keep keeps data, the text of s, as the last good one in the state: as
-// an edit of the one kept before when this pipeline kept that one, and
-// whole otherwise. An edit of one session of 100,000 writes a few
-// hundred bytes instead of 30 MB.
-func (p *Pipeline) keep(ctx context.Context, s *schedule.Schedule, data []byte, now time.Time) error {
-	text := s.Text()
+// keep keeps t, the text of s, as the last good one in the state: as an
+// edit of the one kept before when this pipeline kept that one and s
+// was reparsed from its schedule, prev's, and whole otherwise. The edit
+// is what ReparseText found changed, to a block (4 KiB): an edit of one
+// session of 100,000 writes a few KiB instead of 30 MB, and reads no
+// more of the file. Written whole, the text is read whole.
+func (p *Pipeline) keep(ctx context.Context, prev *Snapshot, s *schedule.Schedule, t *schedule.Text, now time.Time) error {
 	last := p.saved
 	p.saved = saved{} // unknown, until written
-	if last.text != "" && text != "" && last.edits < maxEdits && last.bytes < len(text)/4 {
-		prefix, suffix := s.Unchanged(last.text)
-		middle := data[prefix : len(data)-suffix]
-		k, ok, err := p.cfg.Store.SaveSourceEdit(ctx, p.name, last.kept, prefix, suffix, middle, now)
-		if err != nil {
-			return err
+	sum := Fingerprint(t.Sum())
+	if prev != nil && last.sum == prev.Sum && last.sum != 0 && last.edits < maxEdits && last.bytes < t.Size()/4 {
+		if prefix, suffix, ok := s.EditOf(prev.Schedule); ok {
+			middle, err := t.Range(prefix, t.Size()-suffix)
+			if err != nil {
+				return err
+			}
+			k, ok, err := p.cfg.Store.SaveSourceEdit(ctx, p.name, last.kept, prefix, suffix, middle, now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				p.saved = saved{sum, k, last.edits + 1, last.bytes + len(middle)}
+				return nil
+			}
 		}
-		if ok {
-			p.saved = saved{text, k, last.edits + 1, last.bytes + len(middle)}
-			return nil
-		}
+	}
+	data, err := t.Bytes()
+	if err != nil {
+		return err
 	}
 	k, err := p.cfg.Store.SaveSource(ctx, p.name, data, now)
 	if err != nil {
 		return err
 	}
-	p.saved = saved{text: text, kept: k}
+	p.saved = saved{sum: sum, kept: k}
 	return nil
 }
 

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -220,18 +222,20 @@ func TestStartServesLastGood(t *testing.T) {
 	}
 
 	// A good load keeps the text, and each edit after it what it
-	// changed; a new daemon on a broken file serves the last.
-	r.write(scheduleText("First title", 19))
+	// changed (to a block: the file is of many); a new daemon on a
+	// broken file serves the last.
+	many := manySessions(3000)
+	r.write(scheduleText("First title", 19) + many)
 	if err := r.p.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 5 {
-		r.write(scheduleText(fmt.Sprint("Edit ", i), 19))
+		r.write(scheduleText(fmt.Sprint("Edit ", i), 19) + many)
 		if err := r.p.Reload(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	r.write(scheduleText("Kept title", 19))
+	r.write(scheduleText("Kept title", 19) + many)
 	if err := r.p.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +261,7 @@ func TestStartServesLastGood(t *testing.T) {
 		t.Errorf("Warning = %q, want the problem", w)
 	}
 	// Fixing the file is picked up even if it equals the kept text.
-	r2.write(scheduleText("Kept title", 19))
+	r2.write(scheduleText("Kept title", 19) + many)
 	if err := r2.p.Reload(ctx); err != nil || r2.p.Current().Fallback || r2.p.Warning() != "" {
 		t.Errorf("reload of the fixed file = %v, fallback %v, warning %q", err, r2.p.Current().Fallback, r2.p.Warning())
 	}
@@ -281,18 +285,122 @@ func TestSameSizeEditReloads(t *testing.T) {
 	// A file of many 64 KiB pieces, edited at its end: in place, longer,
 	// shorter, and not at all.
 	day := time.Now().AddDate(0, 0, 30).Format("2006-01-02")
-	var many strings.Builder
-	for i := range 2000 {
-		fmt.Fprintf(&many, "\n[[sessions]]\nid = \"s%d\"\ntitle = \"Session %d\"\nstart = %sT10:00:00\n", i, i, day)
-	}
+	many := manySessions(2000)
 	for _, last := range []string{"Last A", "Last A", "Last B", "Last B and longer", "Last", "Last"} {
-		r.write(scheduleText("Title", 19) + many.String() + fmt.Sprintf("\n[[sessions]]\nid = \"last\"\ntitle = %q\nstart = %sT10:00:00\n", last, day))
+		r.write(scheduleText("Title", 19) + many + fmt.Sprintf("\n[[sessions]]\nid = \"last\"\ntitle = %q\nstart = %sT10:00:00\n", last, day))
 		if err := r.p.Reload(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if _, body := r.get("/calendar.ics"); !strings.Contains(body, "SUMMARY:"+last+"\r\n") {
 			t.Fatalf("after %q the feed does not hold it", last)
 		}
+	}
+}
+
+// manySessions is n sessions, "Session 0" to "Session n-1", a month
+// from now: many blocks of the file and many 64 KiB pieces.
+func manySessions(n int) string {
+	day := time.Now().AddDate(0, 0, 30).Format("2006-01-02")
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "\n[[sessions]]\nid = \"s%d\"\ntitle = \"Session %d\"\nstart = %sT10:00:00\n", i, i, day)
+	}
+	return b.String()
+}
+
+// TestLastGoodKeptAsBlockEdits: the last good text is kept in the state
+// as the edits a reload found, to a block of 4 KiB, in a file of many
+// blocks: titles edited at its start, in its middle and at its end, a
+// session added at the end, one removed and a title made longer (every
+// byte after them moves), and the same bytes again. Each edit is a few
+// KiB, not the file, and the state gives back the last good text byte
+// for byte; a daemon started on a broken file serves it.
+func TestLastGoodKeptAsBlockEdits(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	rng := rand.New(rand.NewPCG(11, 12))
+	var ids, titles []string
+	for i := range 3000 {
+		ids, titles = append(ids, fmt.Sprint("s", i)), append(titles, fmt.Sprint("Session ", i))
+	}
+	day := time.Now().AddDate(1, 0, 0).Format("2006-01-02") // past the reminders' horizon
+	text := func() string {
+		var b strings.Builder
+		b.WriteString(scheduleText("Head", 19))
+		for i, title := range titles {
+			fmt.Fprintf(&b, "\n[[sessions]]\nid = %q\ntitle = %q\nstart = %sT10:00:00\n", ids[i], title, day)
+		}
+		return b.String()
+	}
+	good := text()
+	r.write(good)
+	if err := r.p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	changed := 0
+	for round := range 14 {
+		switch round % 7 {
+		case 0:
+			titles[rng.IntN(10)] = fmt.Sprint("Start ", round)
+		case 1:
+			titles[len(titles)/2+rng.IntN(100)] = fmt.Sprint("Middle ", round)
+		case 2:
+			titles[len(titles)-1] = fmt.Sprint("End ", round)
+		case 3:
+			ids, titles = append(ids, fmt.Sprint("added-", round)), append(titles, fmt.Sprint("Added ", round))
+		case 4:
+			i := len(titles) / 3
+			ids, titles = slices.Delete(ids, i, i+1), slices.Delete(titles, i, i+1)
+		case 5:
+			titles[rng.IntN(100)] += " and longer"
+		}
+		if next := text(); next != good {
+			good = next
+			changed++
+		}
+		r.write(good)
+		if err := r.p.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.write(strings.Replace(good, "[[sessions]]", "[[sessions]\n", 1))
+	if err := r.p.Reload(ctx); err == nil {
+		t.Fatal("a broken file loaded")
+	}
+	data, _, err := r.st.Source(ctx, r.p.name)
+	if err != nil || string(data) != good {
+		t.Fatalf("the state's last good text (%v) is not the last that loaded", err)
+	}
+	r.st.Close()
+	db, err := sql.Open("sqlite", filepath.Join(r.dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT prefix, suffix, length(middle) FROM source_edit WHERE seq > 0 ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edits := 0
+	for rows.Next() {
+		var prefix, suffix, middle int
+		if err := rows.Scan(&prefix, &suffix, &middle); err != nil {
+			t.Fatal(err)
+		}
+		edits++
+		if prefix%4096 != 0 || middle > 3*4096 {
+			t.Errorf("edit %d keeps %d bytes after %d: not what a block-grained edit keeps", edits, middle, prefix)
+		}
+	}
+	if err := rows.Err(); err != nil || edits != changed {
+		t.Errorf("the state holds %d edits (%v), want %d", edits, err, changed)
+	}
+	r2 := newRigIn(t, r.dir)
+	if err := r2.p.Start(ctx); err == nil {
+		t.Fatal("a broken file started without an error")
+	}
+	if code, body := r2.get("/calendar.ics"); code != 200 || !strings.Contains(body, "SUMMARY:"+titles[len(titles)-1]+"\r\n") {
+		t.Errorf("feed = %d, want the last good schedule", code)
 	}
 }
 

@@ -93,20 +93,24 @@ func (p *Pipeline) Run(ctx context.Context, hup <-chan os.Signal) {
 		case err := <-errs:
 			log.Warn("watching the schedule", "err", err)
 		case <-settle.C:
-			rewatch() // a swapped symlink leads to other directories
-			data, err := schedule.ReadFile(p.cfg.Path)
-			if err != nil || len(data) == 0 {
-				// Deleted, a swap half done, or truncated by a
-				// write in place: the next event brings it back.
+			rewatch()                               // a swapped symlink leads to other directories
+			t, err := schedule.OpenText(p.cfg.Path) // read in pieces and hashed, not kept
+			if err != nil || t.Size() == 0 {
+				// Deleted, a swap half done, truncated or still
+				// written in place: the next event brings it back.
 				log.Debug("the schedule cannot be read; waiting", "config", p.cfg.Path, "err", err)
+				if t != nil {
+					t.Close()
+				}
 				continue
 			}
-			sum := fingerprint(data)
+			sum := Fingerprint(t.Sum())
 			if sum == seen {
+				t.Close()
 				continue
 			}
 			seen = sum
-			if err := p.reloadText(ctx, data, sum); err != nil {
+			if err := p.reloadText(ctx, t); err != nil {
 				log.Error("reload failed; still serving the last good schedule", "config", p.cfg.Path, "err", err)
 			}
 		}

@@ -7,30 +7,29 @@ import (
 	"slices"
 	"strings"
 	"unsafe"
-	"weak"
 
 	"github.com/convene/convene/overlay"
 )
 
-// textEdit is how a schedule's text differs from the text of the one it
-// was reparsed from, base: as Unchanged gives it. base is a weak pointer
-// (to the text's first byte, with its length n): it tells that text from
-// others while something else holds it, and does not keep it alive once
-// nothing else does, as a string would for as long as the schedule is
-// served (2.9 MB at 10,000 sessions, 30 MB at 100,000).
+// textEdit is how a schedule's text differs from the text of the one
+// it was reparsed from, the schedule numbered base: to the precision of
+// a block (blocks.unchanged).
 type textEdit struct {
-	base           weak.Pointer[byte]
-	n              int
+	base           uint64
 	prefix, suffix int
 }
 
-// Unchanged is Unchanged(old, s.Text()), found without reading the
-// texts again when old is the text of the schedule s was reparsed from.
-func (s *Schedule) Unchanged(old string) (prefix, suffix int) {
-	if e := s.edit; e != nil && e.n == len(old) && old != "" && e.base.Value() == unsafe.StringData(old) {
-		return e.prefix, e.suffix
+// EditOf returns how the text s was read from differs from the text
+// prev was read from, when s was reparsed from prev: s's text begins
+// with the prefix bytes that prev's begins with and, after those, ends
+// with the suffix bytes that prev's ends with. What lies between is what
+// changed, and up to a block (4 KiB) more on either side. ok is false
+// when s was not reparsed from prev.
+func (s *Schedule) EditOf(prev *Schedule) (prefix, suffix int, ok bool) {
+	if s.edit == nil || prev == nil || prev.gen == 0 || s.edit.base != prev.gen {
+		return 0, 0, false
 	}
-	return Unchanged(old, s.Text())
+	return s.edit.prefix, s.edit.suffix, true
 }
 
 // tableText is the text of one [[sessions]] or [[series]] table, with
@@ -46,18 +45,15 @@ type tableText struct {
 // taken for one; ok is false when a header other than a session's or a
 // series' own follows the first of them.
 func splitTables(text string) (head string, tables []tableText, ok bool) {
-	head, tables, _, ok = scanTables(text, 0, nil)
-	return head, tables, ok
+	return scanTables(text, nil)
 }
 
-// scanTables is splitTables from position from, the start of the text
-// or of a table's header, up to the first header after from at which
-// stop, if set, says to stop: rest is where it stopped (len(text) at
-// the end).
-func scanTables(text string, from int, stop func(pos int) bool) (head string, tables []tableText, rest int, ok bool) {
+// scanTables is splitTables up to the first header, after the first
+// table's, at which stop, if set, says to stop.
+func scanTables(text string, stop func(pos int) bool) (head string, tables []tableText, ok bool) {
 	var sc valueScanner
 	start, kind := -1, ""
-	pos := from
+	pos := 0
 	for pos < len(text) {
 		end := strings.IndexByte(text[pos:], '\n')
 		next := len(text)
@@ -70,6 +66,10 @@ func scanTables(text string, from int, stop func(pos int) bool) (head string, ta
 			pos = next
 			continue
 		}
+		// Closed, as at every header: after a stray ] too (depth below
+		// 0), so that the scan from a header is the same whatever came
+		// before it, as splitAgain needs.
+		sc = valueScanner{}
 		t := strings.TrimSpace(line)
 		switch {
 		case t == "" || t[0] == '#':
@@ -79,7 +79,7 @@ func scanTables(text string, from int, stop func(pos int) bool) (head string, ta
 				if start >= 0 {
 					tables = append(tables, tableText{kind, text[start:pos]})
 					if stop != nil && stop(pos) {
-						return head, tables, pos, true
+						return head, tables, true
 					}
 				} else {
 					head = text[:pos]
@@ -94,7 +94,7 @@ func scanTables(text string, from int, stop func(pos int) bool) (head string, ta
 				break
 			}
 			if start >= 0 && !strings.HasPrefix(name, kind+".") {
-				return "", nil, 0, false
+				return "", nil, false
 			}
 		default:
 			if _, value, found := strings.Cut(t, "="); found {
@@ -104,16 +104,17 @@ func scanTables(text string, from int, stop func(pos int) bool) (head string, ta
 		pos = next
 	}
 	if start < 0 {
-		return text, nil, len(text), true
+		return text, nil, true
 	}
 	tables = append(tables, tableText{kind, text[start:]})
-	return head, tables, len(text), true
+	return head, tables, true
 }
 
-// cutText is a text as Reparse cut it, with where each table starts and
-// what each table was decoded and read into.
+// cutText is a text as Reparse cut it: not the text, but the hashes of
+// its blocks, where each table starts and what each table was decoded
+// and read into.
 type cutText struct {
-	text   string
+	sums   blocks
 	starts []int                          // where each table starts
 	tables []*parsedTable                 // in the order of starts
 	series []int                          // the indexes of the series' tables, in order
@@ -121,13 +122,14 @@ type cutText struct {
 	unkept int                            // sessions' tables that had something to report
 }
 
-// tableText returns the text of table i.
-func (c *cutText) tableText(i int) string {
-	end := len(c.text)
+// tableText returns the text of table i in text, the whole text c was
+// cut from.
+func (c *cutText) tableText(text string, i int) string {
+	end := len(text)
 	if i+1 < len(c.starts) {
 		end = c.starts[i+1]
 	}
-	return c.text[c.starts[i]:end]
+	return text[c.starts[i]:end]
 }
 
 // sessionIndex returns the index in Sessions of the session whose table
@@ -137,15 +139,16 @@ func (c *cutText) sessionIndex(i int) int {
 	return i - n
 }
 
-// splice returns the cut of text that e makes of c (nil: none): c's
-// tables before e.from and from e.to on, moved, and mid between. ids
-// and unkept are left for the caller to set, unkept from c's.
-func (c *cutText) splice(text string, head int, e edit, mid []*parsedTable) *cutText {
+// splice returns the cut of the text whose blocks are sums that e makes
+// of c (nil: none): c's tables before e.from and from e.to on, moved,
+// and mid between. ids and unkept are left for the caller to set,
+// unkept from c's.
+func (c *cutText) splice(sums blocks, head int, e edit, mid []*parsedTable) *cutText {
 	if c == nil {
 		c = &cutText{}
 	}
 	n := len(c.starts) - (e.to - e.from) + len(mid)
-	out := &cutText{text: text, starts: make([]int, 0, n), tables: make([]*parsedTable, 0, n), unkept: c.unkept}
+	out := &cutText{sums: sums, starts: make([]int, 0, n), tables: make([]*parsedTable, 0, n), unkept: c.unkept}
 	out.starts = append(out.starts, c.starts[:e.from]...)
 	out.tables = append(out.tables, c.tables[:e.from]...)
 	pos := head
@@ -157,7 +160,7 @@ func (c *cutText) splice(text string, head int, e edit, mid []*parsedTable) *cut
 		out.tables = append(out.tables, mid[j])
 		pos += len(t.text)
 	}
-	delta := len(text) - len(c.text)
+	delta := sums.size - c.sums.size
 	for _, st := range c.starts[e.to:] {
 		out.starts = append(out.starts, st+delta)
 	}
@@ -186,6 +189,18 @@ func (c *cutText) splice(text string, head int, e edit, mid []*parsedTable) *cut
 	return out
 }
 
+// own gives c copies of its tables, which are shared with the cut it
+// was spliced from until then: reading every session again changes
+// them, and a read that fails must leave the other cut as it was (its
+// kept sessions those of its schedule).
+func (c *cutText) own() {
+	copies := make([]parsedTable, len(c.tables))
+	for i, pt := range c.tables {
+		copies[i] = *pt
+		c.tables[i] = &copies[i]
+	}
+}
+
 // index sets the ids and unkept of c from s, read from every table of c.
 func (c *cutText) index(s *Schedule) {
 	ids := make(map[string]struct{}, len(s.Sessions))
@@ -208,26 +223,39 @@ type edit struct {
 	from, to int
 	mid      []tableText
 	// the bytes at the start, and after those at the end, that did not
-	// change (Unchanged)
+	// change, to the precision of a block (blocks.unchanged)
 	prefix, suffix int
 }
 
-// splitAgain cuts text, a new version of the text prev was cut from
-// (nil: none), as splitTables would. The text that did not change,
-// before the first byte that did and after the last, keeps its tables,
-// moved: only the tables between are scanned again, from the one before
-// the first change (whose end a changed header would move) up to the
-// first header in the unchanged end that began a table of prev.
-func splitAgain(prev *cutText, text string) (e edit, ok bool) {
+// splitAgain cuts t, a new version of the text prev was cut from (nil:
+// none), as splitTables would. The text that did not change, before the
+// first block that did and after the last, keeps its tables, moved:
+// only the tables between are read and scanned again, from the one
+// before the first change (whose end a changed header would move) up to
+// the first header in the unchanged end that began a table of prev.
+// Without prev, or a prev without tables, t is read whole.
+func splitAgain(prev *cutText, t *Text) (e edit, ok bool, err error) {
 	if prev == nil || len(prev.starts) == 0 {
-		e.head, e.mid, ok = splitTables(text)
+		data, err := t.Bytes()
+		if err != nil {
+			return edit{}, false, err
+		}
+		e.head, e.mid, ok = splitTables(unsafe.String(unsafe.SliceData(data), len(data)))
 		if prev != nil {
 			e.to = len(prev.starts)
+			e.prefix, e.suffix = prev.sums.unchanged(t.sums)
 		}
-		return e, ok
+		return e, ok, nil
 	}
-	old, starts := prev.text, prev.starts
-	p, q := Unchanged(old, text)
+	p, q := prev.sums.unchanged(t.sums)
+	return splitAt(prev, t, p, q)
+}
+
+// splitAt is splitAgain of t, which begins with the first p bytes of
+// the text prev was cut from and, after those, ends with its last q
+// bytes.
+func splitAt(prev *cutText, t *Text, p, q int) (e edit, ok bool, err error) {
+	starts := prev.starts
 	e.prefix, e.suffix = p, q
 	// The table holding the first change, and the one before it, are
 	// scanned again; a change in the first table or before it, from
@@ -238,66 +266,45 @@ func splitAgain(prev *cutText, text string) (e edit, ok bool) {
 	if j-2 >= 0 {
 		at = starts[e.from]
 	}
-	delta := len(text) - len(old)
-	same := len(text) - q // text[same:] did not change
-	e.to = len(starts)
-	head, mid, _, ok := scanTables(text, at, func(pos int) bool {
-		i, found := slices.BinarySearch(starts, pos-delta)
-		if pos >= same && found {
-			e.to = i
-			return true
+	size := t.Size()
+	delta := size - prev.sums.size
+	same := size - q // t[same:] did not change
+	// What is read: up to the end of the first table of prev that
+	// begins in the unchanged end, so that its header is seen; more
+	// when that header is not one in t (a multi-line string opened
+	// before it), up to the whole rest.
+	first, _ := slices.BinarySearch(starts, same-delta)
+	for k := first; ; k += 1 + k - first {
+		end := size
+		if k+1 < len(starts) {
+			end = starts[k+1] + delta
 		}
-		return false
-	})
-	if !ok {
-		return edit{}, false
+		text, err := t.text(at, end)
+		if err != nil {
+			return edit{}, false, err
+		}
+		e.to = len(starts)
+		stopped := false
+		head, mid, ok := scanTables(text, func(pos int) bool {
+			i, found := slices.BinarySearch(starts, at+pos-delta)
+			if at+pos >= same && found {
+				e.to, stopped = i, true
+			}
+			return stopped
+		})
+		if !ok {
+			return edit{}, false, nil
+		}
+		if !stopped && end < size {
+			continue // the last table may go on past end
+		}
+		e.mid = mid
+		if at > 0 {
+			if head, err = t.text(0, starts[0]); err != nil {
+				return edit{}, false, err
+			}
+		}
+		e.head = head
+		return e, true, nil
 	}
-	e.mid = mid
-	if at > 0 {
-		head = text[:starts[0]]
-	}
-	e.head = head
-	return e, true
-}
-
-// Unchanged returns how many bytes new begins with that old begins with
-// too, prefix, and how many of the rest it ends with that old ends with,
-// suffix: new is old with old[prefix:len(old)-suffix] replaced by
-// new[prefix:len(new)-suffix].
-func Unchanged(old, new string) (prefix, suffix int) {
-	prefix = commonPrefix(old, new)
-	return prefix, commonSuffix(old[prefix:], new[prefix:])
-}
-
-// Text returns the text s was read from by Reparse, "" for a schedule
-// read otherwise.
-func (s *Schedule) Text() string {
-	if s.cut == nil {
-		return ""
-	}
-	return s.cut.text
-}
-
-// commonPrefix returns how many bytes a and b begin with in common.
-func commonPrefix(a, b string) int {
-	n, i := min(len(a), len(b)), 0
-	for i+4096 <= n && a[i:i+4096] == b[i:i+4096] {
-		i += 4096
-	}
-	for i < n && a[i] == b[i] {
-		i++
-	}
-	return i
-}
-
-// commonSuffix returns how many bytes a and b end with in common.
-func commonSuffix(a, b string) int {
-	n, i := min(len(a), len(b)), 0
-	for i+4096 <= n && a[len(a)-i-4096:len(a)-i] == b[len(b)-i-4096:len(b)-i] {
-		i += 4096
-	}
-	for i < n && a[len(a)-1-i] == b[len(b)-1-i] {
-		i++
-	}
-	return i
 }

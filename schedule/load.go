@@ -110,6 +110,7 @@ func Parse(name string, data []byte) (*Schedule, error) {
 type decoder struct {
 	file     string
 	text     []byte
+	whole    *Text          // read whole into text at the first problem or warning, if text is nil
 	lines    map[string]int // of text, found at the first problem or warning
 	problems Problems
 	warnings []Problem

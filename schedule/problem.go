@@ -65,6 +65,9 @@ func (d *decoder) warn(path, format string, args ...any) {
 // report: a schedule without problems does not pay for them.
 func (d *decoder) line(path string) int {
 	if d.lines == nil {
+		if d.text == nil && d.whole != nil {
+			d.text, _ = d.whole.Bytes() // an error is the Text's, which ReparseText returns
+		}
 		d.lines = keyLines(string(d.text))
 	}
 	for path != "" {

@@ -8,60 +8,87 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
-	"weak"
 
 	"github.com/BurntSushi/toml"
 )
 
 // Reparse is Parse for a new text of the file prev was parsed from (nil:
-// none). The text is cut where each [[sessions]] and [[series]] table
-// starts; only the tables between the first and the last changed byte
-// are cut and decoded again, and the others keep their place, shifted.
-// When the calendar's defaults did not change, the sessions outside the
-// change are prev's own (the same pointers, see Splice), and only the
-// changed ones and the series are read and checked: the cost is that of
-// the change, not of the file. Otherwise every session is read again
-// (one whose text and defaults did not change, and that had nothing to
-// report, keeps its value). Either way the result and the problems are
-// those of Parse. A file laid out otherwise (a table such as
-// [reminders] after the first session) is parsed whole.
-//
-// The schedule keeps data as its text, not a copy (30 MB at 100,000
-// sessions, allocated on each edit): the caller must not change data
+// none): ReparseText of data, whole. The caller must not change data
 // afterwards.
 func Reparse(prev *Schedule, name string, data []byte) (*Schedule, error) {
-	if len(data) > MaxFileSize {
-		return Parse(name, data)
+	return ReparseText(prev, name, TextOf(data))
+}
+
+// ReparseText is Parse for t, a new version of the file prev was parsed
+// from (nil: none). The text is cut where each [[sessions]] and
+// [[series]] table starts; the blocks of t that changed are found from
+// their hashes, and only the tables around them are read (the rest of
+// t is not read again), cut and decoded again; the others keep their
+// place, shifted. When the calendar's defaults did not change, the
+// sessions outside the change are prev's own (the same pointers, see
+// Splice), and only the changed ones and the series are read and
+// checked: the cost is that of the change, not of the file. Otherwise
+// every session is read again (one whose text and defaults did not
+// change, and that had nothing to report, keeps its value), from t read
+// whole. Either way the result and the problems are those of Parse; the
+// lines of problems are found in t read whole. A file laid out
+// otherwise (a table such as [reminders] after the first session) is
+// parsed whole.
+//
+// The schedule keeps no part of the text: only the hashes of its
+// blocks (blockSize), for the next ReparseText to find what changed.
+// An error reading t (ErrChanged: written in place meanwhile) is
+// returned as it is.
+func ReparseText(prev *Schedule, name string, t *Text) (*Schedule, error) {
+	s, err := reparse(prev, name, t)
+	if t.err != nil { // read whole for the lines of a problem, or a warning
+		return nil, t.err
+	}
+	return s, err
+}
+
+func reparse(prev *Schedule, name string, t *Text) (*Schedule, error) {
+	if t.Size() > MaxFileSize {
+		return parseText(name, t)
 	}
 	var prevCut *cutText
 	if prev != nil {
 		prevCut = prev.cut
 	}
-	text := unsafe.String(unsafe.SliceData(data), len(data))
-	e, ok := splitAgain(prevCut, text)
+	e, ok, err := splitAgain(prevCut, t)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
-		return Parse(name, data)
+		return parseText(name, t)
 	}
 	var raw map[string]any
-	if _, err := toml.Decode(e.head, &raw); err != nil || raw["sessions"] != nil || raw["series"] != nil {
-		return Parse(name, data)
+	// From a copy: a value read from the text would keep all of it.
+	if _, err := toml.Decode(strings.Clone(e.head), &raw); err != nil || raw["sessions"] != nil || raw["series"] != nil {
+		return parseText(name, t)
 	}
 	mid, ok := decodeTables(e.mid)
 	if !ok {
-		return Parse(name, data) // for the exact message and line
+		return parseText(name, t) // for the exact message and line
 	}
-	cut := prevCut.splice(text, len(e.head), e, mid)
-	d := &decoder{file: name, text: data}
+	cut := prevCut.splice(t.sums, len(e.head), e, mid)
+	d := &decoder{file: name, whole: t}
 	s, top := d.head(raw)
 	var splice *Splice
 	if prev != nil && prevCut != nil && prevCut.ids != nil && prevCut.unkept == 0 && len(d.problems) == 0 && s.Calendar == prev.Calendar {
-		sp, ok := d.splice(s, top, prev, cut, e.from, e.to, mid)
+		sp, ok := d.splice(s, top, prev, cut, e, mid)
 		if !ok {
-			return Parse(name, data) // for the messages of Parse
+			return parseText(name, t) // for the messages of Parse
 		}
 		splice = &sp
 	} else {
-		d.cutTables(s, top, cut)
+		data, err := t.Bytes()
+		if err != nil {
+			return nil, err
+		}
+		d.text = data
+		cut.own()
+		d.cutTables(s, top, cut, unsafe.String(unsafe.SliceData(data), len(data)))
 		if len(d.problems) == 0 {
 			cut.index(s)
 		}
@@ -71,10 +98,19 @@ func Reparse(prev *Schedule, name string, data []byte) (*Schedule, error) {
 	}
 	d.finish(s)
 	s.cut, s.gen, s.splice = cut, schedules.Add(1), splice
-	if prevCut != nil && prevCut.text != "" {
-		s.edit = &textEdit{base: weak.Make(unsafe.StringData(prevCut.text)), n: len(prevCut.text), prefix: e.prefix, suffix: e.suffix}
+	if prevCut != nil {
+		s.edit = &textEdit{base: prev.gen, prefix: e.prefix, suffix: e.suffix}
 	}
 	return s, nil
+}
+
+// parseText is Parse of t, read whole.
+func parseText(name string, t *Text) (*Schedule, error) {
+	data, err := t.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	return Parse(name, data)
 }
 
 // schedules numbers the schedules Reparse makes.
@@ -99,12 +135,13 @@ func (s *Schedule) SpliceOf(prev *Schedule) (Splice, bool) {
 	return *s.splice, true
 }
 
-// cutTables reads the sessions and series of cut, every one, into s.
-func (d *decoder) cutTables(s *Schedule, top *table, cut *cutText) {
+// cutTables reads the sessions and series of cut, every one, into s;
+// text is the whole text cut was cut from.
+func (d *decoder) cutTables(s *Schedule, top *table, cut *cutText, text string) {
 	var sessions, series []any
 	for i, pt := range cut.tables {
 		if pt.kind == "sessions" {
-			sessions = append(sessions, cutTable{pt, cut.tableText(i)})
+			sessions = append(sessions, cutTable{pt, cut.tableText(text, i)})
 		} else {
 			series = append(series, pt.raw)
 		}
@@ -124,16 +161,16 @@ type cutTable struct {
 	text string
 }
 
-// splice reads into s the sessions of mid, which replace the tables
-// [from, to) of prev's cut, and keeps prev's others; every series is
-// read again. ok is false when an id is not unique, which Parse then
-// reports with the tables that share it.
-func (d *decoder) splice(s *Schedule, top *table, prev *Schedule, cut *cutText, from, to int, mid []*parsedTable) (sp Splice, ok bool) {
-	sp = Splice{From: prev.cut.sessionIndex(from), To: prev.cut.sessionIndex(to), base: prev.gen}
+// splice reads into s the sessions of mid, the tables of e.mid, which
+// replace the tables [e.from, e.to) of prev's cut, and keeps prev's
+// others; every series is read again. ok is false when an id is not
+// unique, which Parse then reports with the tables that share it.
+func (d *decoder) splice(s *Schedule, top *table, prev *Schedule, cut *cutText, e edit, mid []*parsedTable) (sp Splice, ok bool) {
+	sp = Splice{From: prev.cut.sessionIndex(e.from), To: prev.cut.sessionIndex(e.to), base: prev.gen}
 	var added []*Session
 	for j, pt := range mid {
 		if pt.kind == "sessions" {
-			ss := d.cachedSession(sp.From+len(added), pt, cut.tableText(from+j), &s.Calendar)
+			ss := d.cachedSession(sp.From+len(added), pt, e.mid[j].text, &s.Calendar)
 			added = append(added, ss)
 			if pt.session == nil {
 				cut.unkept++

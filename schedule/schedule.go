@@ -33,8 +33,9 @@ type Schedule struct {
 	// the file means; they do not make the file invalid.
 	Warnings []Problem
 
-	// For Reparse: the text the tables were cut from, this schedule's
-	// number, and how it was made from the one before.
+	// For Reparse: how the text was cut into tables (with the hashes of
+	// its blocks, not the text), this schedule's number, and how it was
+	// made from the one before.
 	cut    *cutText
 	gen    uint64
 	splice *Splice
