@@ -96,9 +96,9 @@ func (ch *chunk) stamp(cs []*component) {
 			h.Write(b)
 			b = b[:0]
 		}
-		b = binary.BigEndian.AppendUint64(b, uint64(c.v.Sequence))
-		b = binary.BigEndian.AppendUint64(b, uint64(c.v.Created.Unix()))
-		b = binary.BigEndian.AppendUint64(b, uint64(c.v.Modified.Unix()))
+		b = binary.BigEndian.AppendUint64(b, uint64(c.sequence))
+		b = binary.BigEndian.AppendUint64(b, uint64(c.created))
+		b = binary.BigEndian.AppendUint64(b, uint64(c.modified))
 		ch.size += int(c.size) - len(eventEnd) + len(c.stamped)
 	}
 	h.Write(b)

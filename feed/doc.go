@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"time"
+	"unsafe"
 
 	ics "github.com/arran4/golang-ical"
 )
@@ -135,7 +136,7 @@ func (d *doc) parts(yield func([]byte) bool) {
 	u := unpackers.Get().(*unpacker)
 	defer unpackers.Put(u)
 	for _, c := range d.cs {
-		if !yield(u.text(c)) || !yield(c.stamped) {
+		if !yield(u.text(c)) || !yield(unsafe.Slice(unsafe.StringData(c.stamped), len(c.stamped))) {
 			return
 		}
 	}

@@ -21,52 +21,60 @@ import (
 )
 
 // component is a VEVENT with the content that its fingerprint covers.
+// There is one for each event of the schedule (10,000 at 10,000
+// sessions), kept from one render to the next: its version is held as
+// numbers, and what it was written from is not kept.
 type component struct {
 	key string // UID, plus RECURRENCE-ID for an override
 	// The VEVENT as serialized, with its END line; compressed once a
 	// Set holds it (packAll), where that is shorter.
 	print string
-	size  int32             // of print, uncompressed
 	sum   [sha256.Size]byte // of print, uncompressed
-	title string
 	// The stamped VEVENT is print without its END line, then stamped:
 	// the properties from the state store and END.
-	stamped []byte
-	v       store.Version // stamped
+	stamped string
+	size    int32 // of print, uncompressed
+	// the version stamped: its times in Unix seconds, as the state
+	// store keeps them (UTC)
+	sequence          int32
+	created, modified int64
 	// origin is the Origin of the session it was made from; nil for a
 	// series'
 	origin *schedule.Session
-	named  bool // it names its zone in a TZID
 	zone   *time.Location
-	gmt    bool      // it writes times in gmt
 	from   time.Time // earliest instant it names
 	to     time.Time // latest instant it names
+	named  bool      // it names its zone in a TZID
+	gmt    bool      // it writes times in gmt
+}
+
+// version returns the version c was stamped with.
+func (c *component) version() store.Version {
+	return store.Version{Sequence: int(c.sequence), Created: time.Unix(c.created, 0).UTC(), Modified: time.Unix(c.modified, 0).UTC()}
+}
+
+// setVersion records v as the version c is stamped with.
+func (c *component) setVersion(v store.Version) {
+	c.sequence, c.created, c.modified = int32(v.Sequence), v.Created.Unix(), v.Modified.Unix()
 }
 
 // stamp sets stamped: the properties that come from the state store,
 // which follow the VEVENT as serialized for its fingerprint (text), and
 // END. Each event is serialized once, however many documents hold it.
-//
-// It reports whether it wrote stamped: not when c, kept from the
-// previous render, has the version it was stamped with.
-func (c *component) stamp(v store.Version) bool {
-	if c.stamped != nil && c.v == v {
-		return false
-	}
-	c.v = v
+func (c *component) stamp(v store.Version) {
+	c.setVersion(v)
 	var props ics.ComponentBase
 	stamp(&props, ics.ComponentPropertyDtstamp, v.Modified)
 	stamp(&props, ics.ComponentPropertyCreated, v.Created)
 	stamp(&props, ics.ComponentPropertyLastModified, v.Modified)
 	props.AddProperty(ics.ComponentPropertySequence, fmt.Sprint(v.Sequence))
-	var b bytes.Buffer
+	var b strings.Builder
 	b.Grow(120)
 	for _, p := range props.Properties {
 		_ = p.SerializeTo(&b, serialConfig())
 	}
 	b.WriteString(eventEnd)
-	c.stamped = b.Bytes()
-	return true
+	c.stamped = b.String()
 }
 
 var eventEnd = "END:" + string(ics.ComponentVEvent) + crlf
@@ -214,7 +222,7 @@ func (r *renderer) event(o schedule.Occurrence, seg *segment) *component {
 	if sr != nil {
 		from, to = o.Start, horizon
 	}
-	return &component{key: key, print: print, size: int32(len(print)), sum: sha256.Sum256(unsafe.Slice(unsafe.StringData(print), len(print))), title: o.Title,
+	return &component{key: key, print: print, size: int32(len(print)), sum: sha256.Sum256(unsafe.Slice(unsafe.StringData(print), len(print))),
 		zone: o.Zone, from: from, to: to, gmt: strings.Contains(print, "TZID="+gmt.String()+":"),
 		named: o.Zone != time.UTC && strings.Contains(print, "TZID="+tzid(o.Zone)+":")}
 }

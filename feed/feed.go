@@ -84,7 +84,8 @@ func RenderAll(ctx context.Context, s *schedule.Schedule, st State, now time.Tim
 	r := &renderer{s: s, segs: map[string][]segment{}, uidSuffix: s.UID("")}
 	all := make([]*component, len(s.Sessions), len(s.Sessions)+len(s.Series))
 	parallel(len(s.Sessions), func(i int) { all[i] = r.event(s.Single(s.Sessions[i]), nil) })
-	for _, cs := range r.seriesEvents() {
+	events, _ := r.seriesEvents()
+	for _, cs := range events {
 		all = append(all, cs...)
 	}
 	d := r.layout(s.Calendar.Name, all)
@@ -106,11 +107,12 @@ func RenderAll(ctx context.Context, s *schedule.Schedule, st State, now time.Tim
 // events have the same version (those first seen by one render), and
 // share the bytes it is written as.
 func stampAll(cs []*component, versions map[string]store.Version) {
-	written := map[store.Version][]byte{}
+	written := map[store.Version]string{}
 	for _, c := range cs {
 		v := versions[c.key]
 		if b, ok := written[v]; ok {
-			c.v, c.stamped = v, b
+			c.stamped = b
+			c.setVersion(v)
 			continue
 		}
 		c.stamp(v)
@@ -167,9 +169,10 @@ func render(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 			laidOut = append(laidOut, from+j)
 		}
 	}
-	series := map[string][]*component{}
-	for i, cs := range r.seriesEvents() {
-		series[s.Series[i].ID] = cs
+	series, seriesTitles := map[string][]*component{}, map[string]string{}
+	seriesCS, titles := r.seriesEvents()
+	for i, cs := range seriesCS {
+		series[s.Series[i].ID], seriesTitles[s.Series[i].ID] = cs, titles[i]
 		all = append(all, cs...)
 	}
 	looked := slices.Concat(all[from:to], all[len(s.Sessions):]) // the events looked at
@@ -189,7 +192,7 @@ func render(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 	}
 	docs := map[string]*doc{"/calendar.ics": full}
 	for id, cs := range series {
-		docs["/series/"+id+".ics"] = r.layout(s.Calendar.Name+": "+cs[0].title, cs)
+		docs["/series/"+id+".ics"] = r.layout(s.Calendar.Name+": "+seriesTitles[id], cs)
 	}
 	newSessions := map[string]*doc{}
 	for _, i := range laidOut {
@@ -198,7 +201,7 @@ func render(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 	}
 	prints := map[string]string{}
 	for _, c := range looked {
-		if c.stamped == nil { // not kept from prev
+		if c.stamped == "" { // not kept from prev
 			prints[c.key] = c.print
 		}
 	}
@@ -215,7 +218,7 @@ func render(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 	events := make(map[string]*component, len(looked))
 	var fresh []*component
 	for _, c := range looked {
-		if c.stamped == nil {
+		if c.stamped == "" {
 			fresh = append(fresh, c)
 		}
 		events[c.key] = c
@@ -295,8 +298,9 @@ func render(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 // seriesEvents returns the events of each series of r.s, in its order:
 // one per segment, then one per changed occurrence, then an override
 // for each occurrence in a gap or an overlap, which states its instant,
-// as clients resolve such times differently.
-func (r *renderer) seriesEvents() [][]*component {
+// as clients resolve such times differently. titles holds the title of
+// each series' first event, which its document is named after.
+func (r *renderer) seriesEvents() (events [][]*component, titles []string) {
 	s := r.s
 	odd := map[string][]schedule.Occurrence{}
 	for _, o := range s.ExpandSeries(time.Time{}, horizon) {
@@ -304,22 +308,26 @@ func (r *renderer) seriesEvents() [][]*component {
 			odd[o.ID] = append(odd[o.ID], o)
 		}
 	}
-	events := make([][]*component, len(s.Series))
+	events, titles = make([][]*component, len(s.Series)), make([]string, len(s.Series))
 	for i := range s.Series {
 		sr := &s.Series[i]
-		var cs []*component
+		add := func(o schedule.Occurrence, seg *segment) {
+			if events[i] == nil {
+				titles[i] = o.Title
+			}
+			events[i] = append(events[i], r.kept(r.event(o, seg)))
+		}
 		for _, seg := range r.segments(sr) {
-			cs = append(cs, r.kept(r.event(r.segmentStart(sr, seg), &seg)))
+			add(r.segmentStart(sr, seg), &seg)
 		}
 		for _, o := range s.Changed(sr) {
-			cs = append(cs, r.kept(r.event(o, nil)))
+			add(o, nil)
 		}
 		for _, o := range odd[sr.ID] {
-			cs = append(cs, r.kept(r.event(o, nil)))
+			add(o, nil)
 		}
-		events[i] = cs
 	}
-	return events
+	return events, titles
 }
 
 // kept returns the event the previous render holds under c's key when
@@ -429,10 +437,10 @@ func (set *Set) Sequence(o schedule.Occurrence) int {
 // an unchanged occurrence of a series, its segment's.
 func (set *Set) version(r *renderer, o schedule.Occurrence) store.Version {
 	if c, ok := set.comps.Get(r.key(o)); ok {
-		return c.v
+		return c.version()
 	}
 	if c, ok := set.comps.Get(r.uid(o)); ok {
-		return c.v
+		return c.version()
 	}
 	return store.Version{}
 }
