@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	ics "github.com/arran4/golang-ical"
+
+	"github.com/convene/convene/schedule"
 )
 
 // Doc is one rendered calendar file. Its bytes are not copied into it:
@@ -144,24 +146,32 @@ func (d *doc) parts(yield func([]byte) bool) {
 }
 
 // sessionFeed is what a Set keeps of a session's own feed, which is
-// written on request: its event, its name (the NAME and X-WR-CALNAME
-// lines), its VTIMEZONEs and its validators, found when it was laid out.
-// The rest of its head is the Set's. None of it is a copy: the event's
-// bytes are the full feed's, the VTIMEZONEs the renderer's cache. The
-// validators are kept as numbers and written out on request: 80 bytes
-// for each of thousands, where strings and a time.Time took 160.
+// written on request: its event, its title (which, after the calendar's
+// name, names the feed in its NAME and X-WR-CALNAME lines), its
+// VTIMEZONEs and its validators, found when it was laid out. The rest
+// of its head is the Set's. None of it is a copy: the title is the
+// session's, the event's bytes are the full feed's, the VTIMEZONEs the
+// renderer's cache; its name's lines are written on request (kept, they
+// were 1.3 MB at 10,000 sessions). The validators are kept as numbers
+// and written out on request: 80 bytes for each of thousands, where
+// strings and a time.Time took 160.
 type sessionFeed struct {
 	c        *component
-	name     []byte
+	title    string
 	tzs      [][]byte
 	etag     [16]byte // as etagSum gives it
 	modified int64    // Unix seconds, as the versions are kept
 }
 
-// newSessionFeed keeps what the document d of one session, whose event
-// is stamped, is written from.
-func newSessionFeed(d *doc, modified time.Time) *sessionFeed {
-	return &sessionFeed{c: d.cs[0], name: d.head[1], tzs: d.tzs, etag: d.etagSum(), modified: modified.Unix()}
+// newSessionFeed keeps what the document d of one session, called
+// title, whose event is stamped, is written from.
+func newSessionFeed(d *doc, title string, modified time.Time) *sessionFeed {
+	return &sessionFeed{c: d.cs[0], title: title, tzs: d.tzs, etag: d.etagSum(), modified: modified.Unix()}
+}
+
+// sessionFeedName is the name of the feed of a session called title.
+func sessionFeedName(s *schedule.Schedule, title string) string {
+	return s.Calendar.Name + ": " + title
 }
 
 // session returns the feed of session id, laid out again from what set
@@ -171,7 +181,10 @@ func (set *Set) session(id string) (Doc, bool) {
 	if f == nil {
 		return Doc{}, false
 	}
-	d := &doc{head: [3][]byte{set.head[0], f.name, set.head[1]}, tzs: f.tzs, cs: []*component{f.c}}
+	// A feed kept from an earlier Set was laid out with the same
+	// calendar name (sameHead).
+	name := nameLines(sessionFeedName(set.sched, f.title))
+	d := &doc{head: [3][]byte{set.head[0], name, set.head[1]}, tzs: f.tzs, cs: []*component{f.c}}
 	out := Doc{ETag: quoteETag(f.etag), Modified: time.Unix(f.modified, 0).UTC()}
 	d.assemble(&out)
 	return out, true
@@ -226,6 +239,12 @@ func (r *renderer) head(name string) [3][]byte {
 		i := bytes.Index(all, names)
 		r.headStart, r.headEnd = all[:i], all[i+len(names):]
 	}
+	return [3][]byte{r.headStart, nameLines(name), r.headEnd}
+}
+
+// nameLines returns the calendar properties that name a document: NAME
+// and X-WR-CALNAME.
+func nameLines(name string) []byte {
 	var props ics.ComponentBase
 	props.AddProperty(ics.ComponentProperty(ics.PropertyName), text(name))
 	props.AddProperty(ics.ComponentProperty(ics.PropertyXWRCalName), text(name))
@@ -234,7 +253,7 @@ func (r *renderer) head(name string) [3][]byte {
 	for _, p := range props.Properties {
 		_ = p.SerializeTo(&b, serialConfig())
 	}
-	return [3][]byte{r.headStart, b.Bytes(), r.headEnd}
+	return b.Bytes()
 }
 
 // etag is the ETag of the document's bytes, found without reading them:

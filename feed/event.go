@@ -26,17 +26,22 @@ import (
 // numbers, and what it was written from is not kept.
 type component struct {
 	key string // UID, plus RECURRENCE-ID for an override
-	// The VEVENT as serialized, with its END line; compressed once a
-	// Set holds it (packAll), where that is shorter.
+	// The VEVENT as serialized, with its END line; once a Set holds it
+	// and packed is set, the compressed group of events it is in
+	// (packAll), at where it starts in the group's text.
 	print string
 	sum   [sha256.Size]byte // of print, uncompressed
+	size  int32             // of print, uncompressed
+	at    int32
+	// the version stamped: its sequence, and below its times in Unix
+	// seconds, as the state store keeps them (UTC)
+	sequence int32
+	packed   bool
+	named    bool // it names its zone in a TZID
+	gmt      bool // it writes times in gmt
 	// The stamped VEVENT is print without its END line, then stamped:
 	// the properties from the state store and END.
-	stamped string
-	size    int32 // of print, uncompressed
-	// the version stamped: its times in Unix seconds, as the state
-	// store keeps them (UTC)
-	sequence          int32
+	stamped           string
 	created, modified int64
 	// origin is the Origin of the session it was made from; nil for a
 	// series'
@@ -44,8 +49,6 @@ type component struct {
 	zone   *time.Location
 	from   time.Time // earliest instant it names
 	to     time.Time // latest instant it names
-	named  bool      // it names its zone in a TZID
-	gmt    bool      // it writes times in gmt
 }
 
 // version returns the version c was stamped with.

@@ -197,7 +197,7 @@ func render(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 	newSessions := map[string]*doc{}
 	for _, i := range laidOut {
 		ss := s.Sessions[i]
-		newSessions[ss.ID] = r.layout(s.Calendar.Name+": "+ss.Title, all[i:i+1])
+		newSessions[ss.ID] = r.layout(sessionFeedName(s, ss.Title), all[i:i+1])
 	}
 	prints := map[string]string{}
 	for _, c := range looked {
@@ -229,7 +229,7 @@ func render(ctx context.Context, prev *Set, s *schedule.Schedule, st State, now 
 	for i := from; i < to; i++ {
 		id := s.Sessions[i].ID
 		if d, ok := newSessions[id]; ok {
-			feeds[id] = newSessionFeed(d, versions[sessionDoc(id)].Modified)
+			feeds[id] = newSessionFeed(d, s.Sessions[i].Title, versions[sessionDoc(id)].Modified)
 		} else {
 			feeds[id], _ = r.prevSessions.Get(id)
 		}

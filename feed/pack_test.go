@@ -148,12 +148,27 @@ func packedServesSameBytes(t *testing.T, seed uint64) {
 		prevSched = s
 		n, kept := 0, 0
 		for _, c := range packed.comps.All {
-			if n++; c.packed() {
+			if n++; c.packed {
 				kept++
 			}
 		}
 		if kept < n*9/10 {
 			t.Fatalf("round %d: %d of %d events are kept compressed", round, kept, n)
+		}
+		// Each event alone, in any order, as sessions' feeds are
+		// asked for, by one unpacker.
+		var keys []string
+		for k := range packed.comps.All {
+			keys = append(keys, k)
+		}
+		p.rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+		var u unpacker
+		for _, k := range keys {
+			c, _ := packed.comps.Get(k)
+			want, _ := plain.comps.Get(k)
+			if got := u.text(c); string(got) != want.print[:len(want.print)-len(eventEnd)] {
+				t.Fatalf("round %d: event %s unpacks to\n%s\nwant\n%s", round, k, got, want.print)
+			}
 		}
 		hPacked.Swap(packed)
 		hPlain.Swap(plain)
