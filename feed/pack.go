@@ -1,7 +1,7 @@
 package feed
 
 // The text of the events a Set holds, kept compressed: at 10,000
-// sessions it is most of what serve keeps (7.5 MB as text, about 0.4 MB
+// sessions it was most of what serve keeps (6.7 MB as text, 0.33 MB
 // packed), and it is read only to write a document out.
 
 import (
@@ -20,7 +20,7 @@ import (
 // process packs. Events differ from each other in a few words: a group
 // compresses to a twentieth of its size. Alone, an event would cost a
 // compressor's reset, which clears 640 KB of tables (30 µs), where a
-// group of 16 costs 9 µs an event; a document writes a group's events
+// group of 16 costs 10 µs an event; a document writes a group's events
 // one after the other, and a session's feed unpacks its group up to its
 // event. The dictionary never changes once set: an event packed by one
 // render is unpacked after many others.
