@@ -195,7 +195,8 @@ func liveAt(prev *snapshot, s *schedule.Schedule, from, to time.Time) *snapshot 
 			sn.live[o.Key()] = o
 		}
 		for _, ss := range s.Sessions {
-			if at := ss.End.Add(-ss.Duration); !ss.End.IsZero() && !at.Before(to) && (sn.beyond.IsZero() || at.Before(sn.beyond)) {
+			end := ss.End()
+			if at := end.Add(-ss.Duration); !end.IsZero() && !at.Before(to) && (sn.beyond.IsZero() || at.Before(sn.beyond)) {
 				sn.beyond = at
 			}
 		}

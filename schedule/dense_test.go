@@ -69,3 +69,12 @@ func liveHeap() uint64 {
 	metrics.Read(s)
 	return s[0].Value.Uint64()
 }
+
+// TestSessionSize: a Session, one per meeting held in memory for as long
+// as the schedule is served, keeps its start's instant in 8 bytes (at),
+// not as a time.Time of 24 with its End.
+func TestSessionSize(t *testing.T) {
+	if got := unsafe.Sizeof(Session{}); got > 248 {
+		t.Errorf("a Session is %d bytes, want at most 248", got)
+	}
+}

@@ -44,7 +44,7 @@ func (s *Schedule) Expand(from, to time.Time) []Occurrence {
 	var out []Occurrence
 	for i := range s.Sessions {
 		ss := s.Sessions[i]
-		if !ss.End.IsZero() && !(ss.End.After(from) && ss.End.Add(-ss.Duration).Before(to)) {
+		if end := ss.End(); !end.IsZero() && !(end.After(from) && end.Add(-ss.Duration).Before(to)) {
 			continue // known to be outside without building it
 		}
 		if o := s.Single(ss); overlaps(o, from, to) {
@@ -146,13 +146,14 @@ func (s *Schedule) occurrenceAt(id string, series bool, zone *time.Location, at 
 
 // Single returns the occurrence of a one-off session.
 func (s *Schedule) Single(ss *Session) Occurrence {
-	if ss.End.IsZero() { // not read from a file
+	end := ss.End()
+	if end.IsZero() { // not read from a file
 		return s.occurrence(ss.ID, false, ss.Zone, ss.Start, ss.Duration, ss.Details)
 	}
 	// The start's instant was found when the file was read (End is it
 	// plus Duration): the zone's rules need not be searched again, for
 	// each session, on each Expand.
-	return s.occurrenceAt(ss.ID, false, ss.Zone, ss.End.Add(-ss.Duration), ss.Duration, ss.Details)
+	return s.occurrenceAt(ss.ID, false, ss.Zone, end.Add(-ss.Duration), ss.Duration, ss.Details)
 }
 
 // Master returns the occurrence that a series' own fields describe, at

@@ -333,7 +333,7 @@ func (d *decoder) session(path string, v any, cal *Calendar) Session {
 				d.fail(path+".start", "%s", describeGap(s.Start.Wall, s.Zone))
 			}
 		}
-		s.End = s.Start.instant(s.Zone).Add(s.Duration)
+		s.at = s.Start.instant(s.Zone).Unix() - zeroUnix
 	}
 	t.done()
 	return s

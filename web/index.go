@@ -65,7 +65,7 @@ func indexAt(prev *index, s *schedule.Schedule, now time.Time) *index {
 func stale(idx *index, now time.Time) bool {
 	ended := 0
 	for _, ss := range idx.ahead {
-		if !ss.End.IsZero() && !ss.End.After(now) {
+		if end := ss.End(); !end.IsZero() && !end.After(now) {
 			ended++
 		}
 	}
@@ -83,16 +83,18 @@ func newIndex(s *schedule.Schedule, now time.Time) *index {
 
 // isAhead reports whether ss belongs in ahead.
 func (idx *index) isAhead(ss *schedule.Session) bool {
-	return ss.End.IsZero() || ss.End.After(idx.at)
+	end := ss.End()
+	return end.IsZero() || end.After(idx.at)
 }
 
 // year returns the archive's year of ss, read from a file, and whether
 // ss is in the archive at all (not cancelled), as yearOf does.
 func (idx *index) year(ss *schedule.Session) (int, bool) {
-	if ss.End.IsZero() || ss.Status == schedule.Cancelled {
+	end := ss.End()
+	if end.IsZero() || ss.Status == schedule.Cancelled {
 		return 0, false
 	}
-	return ss.End.Add(-ss.Duration).In(idx.sched.Calendar.Zone).Year(), true
+	return end.Add(-ss.Duration).In(idx.sched.Calendar.Zone).Year(), true
 }
 
 // add puts ss, a session of idx.sched, where it belongs.

@@ -220,16 +220,17 @@ func pastYears(s *schedule.Schedule, now time.Time, n int) ([]yearLink, []schedu
 	// the latest are found at once and none after them is built.
 	for i := len(s.Sessions) - 1; i >= 0; i-- {
 		ss := s.Sessions[i]
-		if ss.End.IsZero() { // not read from a file
+		end := ss.End()
+		if end.IsZero() { // not read from a file
 			if o := s.Single(ss); yearOf(s, o, now) != 0 && keep(yearOf(s, o, now), o.Start, o.Key()) {
 				add(o)
 			}
 			continue
 		}
-		if ss.End.After(now) || ss.Status == schedule.Cancelled {
+		if end.After(now) || ss.Status == schedule.Cancelled {
 			continue // yearOf, from what the session keeps
 		}
-		start := ss.End.Add(-ss.Duration)
+		start := end.Add(-ss.Duration)
 		if keep(start.In(zone).Year(), start, ss.ID) {
 			add(s.Single(ss))
 		}
