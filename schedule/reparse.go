@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"fmt"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -177,6 +178,8 @@ func (d *decoder) splice(s *Schedule, top *table, prev *Schedule, cut *cutText, 
 			}
 		}
 	}
+	front, back := keepSame(prev, cut, e, mid, added)
+	sp.From, sp.To, added = sp.From+front, sp.To-back, added[front:len(added)-back]
 	sp.N = len(added)
 	s.Sessions = slices.Concat(prev.Sessions[:sp.From], added, prev.Sessions[sp.To:])
 	removed := make([]string, 0, sp.To-sp.From)
@@ -207,6 +210,38 @@ func (d *decoder) splice(s *Schedule, top *table, prev *Schedule, cut *cutText, 
 	top.used["sessions"], top.used["series"] = true, true
 	top.done()
 	return sp, ok
+}
+
+// keepSame keeps, of the sessions added from mid (the tables of e.mid,
+// which replace prev's [e.from, e.to) in cut), those at the start and
+// at the end that read as the sessions they replace: the change is
+// found to a block, and the tables around it are read again though they
+// did not change. Each is then prev's session, with its table, so that
+// nothing built from it is built again. It returns how many it kept at
+// the start and at the end.
+func keepSame(prev *Schedule, cut *cutText, e edit, mid []*parsedTable, added []*Session) (front, back int) {
+	first := prev.cut.sessionIndex(e.from)
+	// mid[j] reads as prev's table i, session k: both sessions, kept
+	// (nothing to report), and equal.
+	same := func(j, i, k int) bool {
+		a, b := mid[j], prev.cut.tables[i]
+		if a.kind != "sessions" || b.kind != "sessions" || a.session == nil || b.session != prev.Sessions[k] {
+			return false
+		}
+		x, y := *a.session, *b.session
+		x.origin, y.origin = nil, nil
+		return reflect.DeepEqual(x, y)
+	}
+	for front < len(mid) && e.from+front < e.to && same(front, e.from+front, first+front) {
+		cut.tables[e.from+front] = prev.cut.tables[e.from+front]
+		front++
+	}
+	last := prev.cut.sessionIndex(e.to) - 1
+	for back < len(mid)-front && e.to-1-back >= e.from+front && same(len(mid)-1-back, e.to-1-back, last-back) {
+		cut.tables[e.from+len(mid)-1-back] = prev.cut.tables[e.to-1-back]
+		back++
+	}
+	return front, back
 }
 
 // decodeTables decodes the tables of chunks, on every core (decoding
