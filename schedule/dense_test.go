@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/BurntSushi/toml"
 )
 
 // TestEditsKeepHeapBounded: a first load keeps its sessions in blocks
@@ -76,5 +78,38 @@ func liveHeap() uint64 {
 func TestSessionSize(t *testing.T) {
 	if got := unsafe.Sizeof(Session{}); got > 248 {
 		t.Errorf("a Session is %d bytes, want at most 248", got)
+	}
+}
+
+// TestFirstLoadReadsAsDecoded: a first load reads each session as soon
+// as its batch of tables is decoded, on the core that decoded it, so that
+// the decoded tables are not all held at once: a session with nothing to
+// report is kept (its table's decoded value dropped), one with something
+// to report keeps its decoded value, to be read again in order, with its
+// messages (TestLoadManyMatchesParse: as Parse gives them).
+func TestFirstLoadReadsAsDecoded(t *testing.T) {
+	text := sessionsText(300)
+	text = strings.Replace(text, "title = \"Session 7\"\n", "title = \"Session 7\"\ncolour = \"red\"\n", 1)
+	head, chunks, ok := splitTables(text)
+	if !ok {
+		t.Fatal("not cut")
+	}
+	d := &decoder{file: "events.toml", text: []byte(text)}
+	var raw map[string]any
+	if _, err := toml.Decode(head, &raw); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := d.head(raw)
+	tables, ok := decodeTables(chunks, d.bulkReader(len(chunks), &s.Calendar))
+	if !ok {
+		t.Fatal("not decoded")
+	}
+	for i, pt := range tables {
+		if kept := pt.session != nil && pt.raw == nil; kept != (i != 7) {
+			t.Errorf("table %d: session kept %v, decoded value kept %v", i, pt.session != nil, pt.raw != nil)
+		}
+	}
+	if _, err := Reparse(nil, "events.toml", []byte(text)); err == nil || !strings.Contains(err.Error(), "sessions[7].colour") {
+		t.Errorf("Reparse = %v, want the unknown key of sessions[7]", err)
 	}
 }

@@ -262,8 +262,7 @@ func (d *decoder) readAhead(sessions []any, cal *Calendar) {
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
-			// Its problems are dropped: no line is looked for.
-			w := &decoder{file: d.file, text: d.text, lines: map[string]int{}, noZone: d.noZone, dense: new(slabs)}
+			w := d.worker()
 			for {
 				from := int(next.Add(chunk)) - chunk
 				if from >= len(todo) {
@@ -277,6 +276,53 @@ func (d *decoder) readAhead(sessions []any, cal *Calendar) {
 		})
 	}
 	wg.Wait()
+}
+
+// worker returns a decoder that reads sessions for d on another core,
+// whose problems are dropped (no line is looked for) and which keeps
+// what it reads in blocks.
+func (d *decoder) worker() *decoder {
+	return &decoder{file: d.file, lines: map[string]int{}, noZone: d.noZone, dense: new(slabs)}
+}
+
+// bulkReader reads the sessions of a first load (bulkRead tables or
+// more) as decodeTables decodes them, each batch on the core that
+// decoded it, as readAhead would after: the decoded tables, several
+// times the size of the sessions read from them (13 MB at 10,000
+// sessions), are then garbage a batch at a time rather than all held
+// until the last is decoded.
+type bulkReader struct {
+	d   *decoder
+	cal *Calendar
+}
+
+// bulkReader returns the reader of n tables read with the defaults
+// cal, nil when they are too few to read ahead.
+func (d *decoder) bulkReader(n int, cal *Calendar) *bulkReader {
+	if n < bulkRead {
+		return nil
+	}
+	return &bulkReader{d, cal}
+}
+
+// worker returns the decoder of one core, nil for a nil reader.
+func (r *bulkReader) worker() *decoder {
+	if r == nil {
+		return nil
+	}
+	return r.d.worker()
+}
+
+// batch reads with w the sessions of the tables at the indexes batch.
+func (r *bulkReader) batch(w *decoder, chunks []tableText, batch []int, tables []*parsedTable) {
+	if r == nil {
+		return
+	}
+	for _, i := range batch {
+		if pt := tables[i]; pt.kind == "sessions" {
+			w.cachedSession(i, pt, chunks[i].text, r.cal)
+		}
+	}
 }
 
 // bulkRead is how many sessions a decoder reads, at least, to keep them

@@ -68,13 +68,13 @@ func reparse(prev *Schedule, name string, t *Text) (*Schedule, error) {
 	if _, err := toml.Decode(strings.Clone(e.head), &raw); err != nil || raw["sessions"] != nil || raw["series"] != nil {
 		return parseText(name, t)
 	}
-	mid, ok := decodeTables(e.mid)
+	d := &decoder{file: name, whole: t}
+	s, top := d.head(raw)
+	mid, ok := decodeTables(e.mid, d.bulkReader(len(e.mid), &s.Calendar))
 	if !ok {
 		return parseText(name, t) // for the exact message and line
 	}
 	cut := prevCut.splice(t.sums, len(e.head), e, mid)
-	d := &decoder{file: name, whole: t}
-	s, top := d.head(raw)
 	var splice *Splice
 	if prev != nil && prevCut != nil && prevCut.ids != nil && prevCut.unkept == 0 && len(d.problems) == 0 && s.Calendar == prev.Calendar {
 		sp, ok := d.splice(s, top, prev, cut, e, mid)
@@ -245,9 +245,10 @@ func keepSame(prev *Schedule, cut *cutText, e edit, mid []*parsedTable, added []
 }
 
 // decodeTables decodes the tables of chunks, on every core (decoding
-// is most of the time of a first load). ok is false when a chunk does
-// not decode as one table of its kind.
-func decodeTables(chunks []tableText) (tables []*parsedTable, ok bool) {
+// is most of the time of a first load), and has read read the sessions
+// of each batch as soon as it is decoded (nil: none). ok is false when
+// a chunk does not decode as one table of its kind.
+func decodeTables(chunks []tableText, read *bulkReader) (tables []*parsedTable, ok bool) {
 	tables = make([]*parsedTable, len(chunks))
 	// Runs of up to tableBatch chunks of one kind are decoded together,
 	// as one text: a call of the decoder costs as much as a few tables.
@@ -264,6 +265,7 @@ func decodeTables(chunks []tableText) (tables []*parsedTable, ok bool) {
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(batches)) {
 		wg.Go(func() {
+			w := read.worker()
 			for !failed.Load() {
 				n := int(next.Add(1)) - 1
 				if n >= len(batches) {
@@ -271,7 +273,9 @@ func decodeTables(chunks []tableText) (tables []*parsedTable, ok bool) {
 				}
 				if !decodeBatch(chunks, batches[n], tables) {
 					failed.Store(true)
+					return
 				}
+				read.batch(w, chunks, batches[n], tables)
 			}
 		})
 	}
