@@ -240,12 +240,24 @@ func (t *Text) Bytes() ([]byte, error) {
 	switch {
 	case err != nil && !errors.Is(err, io.EOF):
 		t.err = err
-	case n != t.Size() || !slices.Equal(blocksOf(data[:n]).fwd, t.sums.fwd):
+	case n != t.Size() || !t.same(data[:n], 0):
 		t.err = ErrChanged
 	default:
 		t.data, t.whole = data[:n], true
 	}
 	return t.data, t.err
+}
+
+// same reports whether data, the bytes of the text from start, a
+// multiple of blockSize, up to the end of a block or of the text, has
+// the hashes of its first reading.
+func (t *Text) same(data []byte, start int) bool {
+	for i := 0; i < len(data); i += blockSize {
+		if maphash.Bytes(blockSeed, data[i:min(i+blockSize, len(data))]) != t.sums.fwd[(start+i)/blockSize] {
+			return false
+		}
+	}
+	return true
 }
 
 // Range returns the bytes [from, to) of the text, read anew (from the
@@ -271,11 +283,9 @@ func (t *Text) Range(from, to int) ([]byte, error) {
 		t.err = err
 		return nil, err
 	}
-	for i := start; i < end; i += blockSize {
-		if maphash.Bytes(blockSeed, buf[i-start:min(i-start+blockSize, len(buf))]) != t.sums.fwd[i/blockSize] {
-			t.err = ErrChanged
-			return nil, t.err
-		}
+	if !t.same(buf, start) {
+		t.err = ErrChanged
+		return nil, t.err
 	}
 	return buf[from-start : to-start : to-start], nil
 }
