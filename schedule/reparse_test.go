@@ -477,22 +477,6 @@ func TestSplitAgainMatchesSplit(t *testing.T) {
 			gt = cut.splice(blocksOf([]byte(next)), len(e.head), e, parsed(e.mid)).texts(next)
 		}
 		if gok != wok || wok && (e.head != wh || !reflect.DeepEqual(gt, wt)) {
-			os.WriteFile("/tmp/sa_before", []byte(text), 0o644)
-			os.WriteFile("/tmp/sa_after", []byte(next), 0o644)
-			t.Logf("head %q want %q; ok %v %v; e %+v", e.head, wh, gok, wok, e.from)
-			for i := range max(len(gt), len(wt)) {
-				var g, w tableText
-				if i < len(gt) {
-					g = gt[i]
-				}
-				if i < len(wt) {
-					w = wt[i]
-				}
-				if g != w {
-					t.Logf("table %d: got %q want %q", i, g, w)
-					break
-				}
-			}
 			t.Fatalf("round %d: splitAgain differs from splitTables\nbefore:\n%s\nafter:\n%s", round, text, next)
 		}
 		if wok && len(wt) > 3 || rng.IntN(8) == 0 {
