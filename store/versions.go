@@ -21,13 +21,16 @@ type Version struct {
 
 // versionRow is a row of the versions table, as an exclusive store
 // keeps it in memory: its fingerprint as a hash of it (the text of an
-// event is 750 bytes, and the feed keeps it compressed), its times in
+// event is 700 bytes, and the feed keeps it compressed), its times in
 // Unix seconds, as the table holds them (20,000 rows at 10,000
 // sessions).
 type versionRow struct {
 	print             printHash
-	sequence          int
 	created, modified int64
+	sequence          int32
+	// same: read by this Stamp, with the text its caller gives (a row
+	// that is not kept holds no hash to compare)
+	same bool
 }
 
 // printHash is a hash of a fingerprint: half of its SHA-256, which no
@@ -49,7 +52,7 @@ func hashPrintBytes(print []byte) (h printHash) {
 }
 
 func (r versionRow) version() Version {
-	return Version{Sequence: r.sequence, Created: time.Unix(r.created, 0).UTC(), Modified: time.Unix(r.modified, 0).UTC()}
+	return Version{Sequence: int(r.sequence), Created: time.Unix(r.created, 0).UTC(), Modified: time.Unix(r.modified, 0).UTC()}
 }
 
 // Stamp records the content fingerprint of each key at time now and
@@ -74,36 +77,46 @@ func (s *Store) Stamp(ctx context.Context, now time.Time, prints map[string]stri
 		if err := s.serialize(ctx, tx, lockVersions); err != nil {
 			return err
 		}
-		old := s.versions
+		// The rows read now tell whether their text is the caller's
+		// (same); the rows kept tell it by their hashes.
+		old, read := s.versions, false
 		if old == nil {
 			var err error
 			if old, err = s.readVersions(ctx, tx, prints); err != nil {
 				return err
 			}
+			read = true
 		}
+		keep := s.lock != nil
 		var changed []string
 		rows := map[string]versionRow{}
 		for key, print := range prints {
-			h := hashPrint(print)
 			r, ok := old[key]
+			unchanged := r.same
+			if !read {
+				unchanged = ok && r.print == hashPrint(print)
+			}
+			r.same = false
 			switch {
 			case !ok:
-				r = versionRow{print: h, created: now.Unix(), modified: now.Unix()}
-			case r.print != h:
-				r.print = h
+				r = versionRow{created: now.Unix(), modified: now.Unix()}
+			case !unchanged:
 				r.sequence++
 				// A second after the last change at least: never
 				// backwards, and never the same for other content.
 				r.modified = max(now.Unix(), r.modified+1)
 			default:
 				out[key] = r.version()
-				if s.lock != nil {
+				if keep {
 					// Assigned again, the row's key becomes the
 					// caller's string, which it holds anyway, not a
 					// second copy read from the table.
 					old[key] = r
 				}
 				continue
+			}
+			if keep {
+				r.print = hashPrint(print)
 			}
 			changed = append(changed, key)
 			rows[key] = r
@@ -112,7 +125,7 @@ func (s *Store) Stamp(ctx context.Context, now time.Time, prints map[string]stri
 		if err := writeVersions(ctx, tx, changed, rows, prints); err != nil {
 			return err
 		}
-		if s.lock != nil {
+		if keep {
 			for key, r := range rows {
 				old[key] = r
 			}
@@ -132,8 +145,10 @@ func (s *Store) Stamp(ctx context.Context, now time.Time, prints map[string]stri
 // the keys of prints (an edit stamps a few keys of a large table), on
 // SQLite all of them, but a store not opened exclusively, which keeps
 // none, keeps only those of prints. The table holds each fingerprint
-// whole (replicas and older versions of convene read it); the rows
-// returned hold its hash.
+// whole (replicas and older versions of convene read it); a row kept
+// (OpenExclusive) holds its hash, and each row of a key of prints tells
+// whether the table has its text (same), compared as it is read: a
+// store that keeps nothing (`convene feed`) hashes nothing.
 func (s *Store) readVersions(ctx context.Context, tx *sql.Tx, prints map[string]string) (map[string]versionRow, error) {
 	old := make(map[string]versionRow, len(prints))
 	q, args := `SELECT key, fingerprint, sequence, created, modified FROM versions`, []any(nil)
@@ -153,10 +168,14 @@ func (s *Store) readVersions(ctx context.Context, tx *sql.Tx, prints map[string]
 		if err := rows.Scan(&key, &print, &r.sequence, &r.created, &r.modified); err != nil {
 			return nil, err
 		}
-		if _, asked := prints[string(key)]; !asked && s.lock == nil {
+		p, asked := prints[string(key)]
+		if !asked && s.lock == nil {
 			continue
 		}
-		r.print = hashPrintBytes(print)
+		if s.lock != nil {
+			r.print = hashPrintBytes(print)
+		}
+		r.same = asked && p == string(print)
 		old[string(key)] = r
 	}
 	return old, rows.Err()
