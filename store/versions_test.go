@@ -56,16 +56,7 @@ func TestStampCached(t *testing.T) {
 		}
 		want, _ := cached.Stamp(ctx, now, prints)
 		cached.Close()
-		again, err := Open(filepath.Join(dir, "cached.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer again.Close()
-		got, err := again.Stamp(ctx, now.Add(time.Hour), prints)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got, want) {
+		if got := stampAgain(t, filepath.Join(dir, "cached.db"), now.Add(time.Hour), prints); !reflect.DeepEqual(got, want) {
 			t.Error("the file does not hold the versions the cached store gave")
 		}
 	})
@@ -219,18 +210,26 @@ func stampMatchesReference(t *testing.T, state string, exclusive bool, seed uint
 	// Another store reads the same versions from the table (a replica,
 	// or the next start).
 	st.Close()
-	again, err := Open(state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer again.Close()
-	got, err := again.Stamp(ctx, now.Add(time.Hour), prints)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := stampAgain(t, state, now.Add(time.Hour), prints)
 	if want := referenceStamp(ref, now.Add(time.Hour), prints); !reflect.DeepEqual(got, want) {
 		t.Errorf("seed %d: a store opened again gives other versions than the reference", seed)
 	}
+}
+
+// stampAgain opens state anew, as another process would, and stamps
+// prints at now.
+func stampAgain(t *testing.T, state string, now time.Time, prints map[string]string) map[string]Version {
+	t.Helper()
+	st, err := Open(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	got, err := st.Stamp(context.Background(), now, prints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
 
 // TestStampKeepsCallersKeys: a store opened exclusively on a state that
