@@ -15,8 +15,10 @@ import (
 // BenchmarkReload measures what `convene serve` does on every edit of
 // events.toml: load, validate and resolve the schedule, then expand and
 // render every feed (all, each series, each session) with their versions
-// from the state file. "warm" is a reload of an unchanged schedule (the
-// versions exist); "cold" is the first load into an empty state file.
+// from the state file, as serve's first render does (feed.Update, which
+// also compresses the events' text). "warm" is a reload of an unchanged
+// schedule (the versions exist); "cold" is the first load into an empty
+// state file.
 func BenchmarkReload(b *testing.B) {
 	for _, n := range []int{100, 1000, 10000} {
 		dir := b.TempDir()
@@ -33,7 +35,7 @@ func BenchmarkReload(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if set, err = feed.Render(context.Background(), s, st, time.Now()); err != nil {
+				if set, err = feed.Update(context.Background(), nil, s, st, time.Now()); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -61,7 +63,7 @@ func BenchmarkReload(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := feed.Render(context.Background(), s, st, time.Now()); err != nil {
+				if _, err := feed.Update(context.Background(), nil, s, st, time.Now()); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()

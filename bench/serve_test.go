@@ -151,7 +151,7 @@ func cutHeader(h string) (k, v string, ok bool) {
 }
 
 // sampleHandler returns a feed.Handler serving the sample events.toml,
-// counted by metrics as `convene serve` counts it.
+// rendered and counted as `convene serve` renders and counts it.
 func sampleHandler(b *testing.B) (*feed.Handler, *feed.Set, *metrics.Metrics) {
 	b.Helper()
 	s, err := schedule.Load(filepath.Join("..", "events.toml"))
@@ -163,7 +163,7 @@ func sampleHandler(b *testing.B) (*feed.Handler, *feed.Set, *metrics.Metrics) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	set, err := feed.Render(context.Background(), s, st, time.Now())
+	set, err := feed.Update(context.Background(), nil, s, st, time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}

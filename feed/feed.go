@@ -71,9 +71,11 @@ type builtDoc struct {
 
 // Render builds every feed of s. Versions come from st, stamped at now:
 // a component whose content changed gets a higher SEQUENCE, and an
-// unchanged schedule renders byte-identical feeds.
+// unchanged schedule renders byte-identical feeds. It is for commands
+// that write the feeds once (`convene feed --out`, `diff`): the events'
+// text is not compressed, as Update, which serve's reloads use, does.
 func Render(ctx context.Context, s *schedule.Schedule, st State, now time.Time) (*Set, error) {
-	return Update(ctx, nil, s, st, now)
+	return render(ctx, nil, s, st, now, func([]*component) {})
 }
 
 // RenderAll builds the full feed of s alone, the document Render gives
