@@ -44,6 +44,14 @@ type Snapshot struct {
 	Fallback bool
 }
 
+// scheduleOf returns the schedule of snap, nil for none.
+func scheduleOf(snap *Snapshot) *schedule.Schedule {
+	if snap == nil {
+		return nil
+	}
+	return snap.Schedule
+}
+
 // Page renders the web page of a snapshot: Build may fail and changes
 // nothing; Show makes a built page the one served and cannot fail.
 type Page interface {
@@ -251,16 +259,16 @@ func (p *Pipeline) reload(ctx context.Context, t *schedule.Text) (*Snapshot, err
 }
 
 func (p *Pipeline) reloadOnce(ctx context.Context, t *schedule.Text) (*Snapshot, error) {
+	prev := p.cur.Load()
 	if t == nil {
 		var err error
-		if t, err = schedule.OpenText(p.cfg.Path); err != nil {
+		if t, err = schedule.OpenText(p.cfg.Path, scheduleOf(prev)); err != nil {
 			return nil, err
 		}
 	}
 	defer t.Close()
 	sum := Fingerprint(t.Sum())
 	p.tried.Store(&sum)
-	prev := p.cur.Load()
 	if prev != nil && !prev.Fallback && prev.Sum == sum {
 		// Nothing to render; subscribers may have changed.
 		if p.cfg.Mailer != nil {

@@ -93,8 +93,10 @@ func (p *Pipeline) Run(ctx context.Context, hup <-chan os.Signal) {
 		case err := <-errs:
 			log.Warn("watching the schedule", "err", err)
 		case <-settle.C:
-			rewatch()                               // a swapped symlink leads to other directories
-			t, err := schedule.OpenText(p.cfg.Path) // read in pieces and hashed, not kept
+			rewatch() // a swapped symlink leads to other directories
+			// Read in pieces, hashed and compared with the schedule
+			// served, not kept.
+			t, err := schedule.OpenText(p.cfg.Path, scheduleOf(p.Current()))
 			if err != nil || t.Size() == 0 {
 				// Deleted, a swap half done, truncated or still
 				// written in place: the next event brings it back.

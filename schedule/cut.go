@@ -13,7 +13,7 @@ import (
 
 // textEdit is how a schedule's text differs from the text of the one
 // it was reparsed from, the schedule numbered base: to the precision of
-// a block (blocks.unchanged).
+// a block (comparison).
 type textEdit struct {
 	base           uint64
 	prefix, suffix int
@@ -223,7 +223,7 @@ type edit struct {
 	from, to int
 	mid      []tableText
 	// the bytes at the start, and after those at the end, that did not
-	// change, to the precision of a block (blocks.unchanged)
+	// change, to the precision of a block (comparison)
 	prefix, suffix int
 }
 
@@ -243,11 +243,16 @@ func splitAgain(prev *cutText, t *Text) (e edit, ok bool, err error) {
 		e.head, e.mid, ok = splitTables(unsafe.String(unsafe.SliceData(data), len(data)))
 		if prev != nil {
 			e.to = len(prev.starts)
-			e.prefix, e.suffix = prev.sums.unchanged(t.sums)
+			if e.prefix, e.suffix, err = t.unchanged(prev); err != nil {
+				return edit{}, false, err
+			}
 		}
 		return e, ok, nil
 	}
-	p, q := prev.sums.unchanged(t.sums)
+	p, q, err := t.unchanged(prev)
+	if err != nil {
+		return edit{}, false, err
+	}
 	return splitAt(prev, t, p, q)
 }
 

@@ -172,7 +172,7 @@ func TestReparseMatchesParse(t *testing.T) {
 			restore = nil
 		}
 		writeRenamed(t, path, data)
-		tx, err := OpenText(path)
+		tx, err := OpenText(path, prev)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -488,16 +488,18 @@ func TestSplitAgainMatchesSplit(t *testing.T) {
 	}
 }
 
-// TestUnchangedBlocks: the bytes that blocks find unchanged at the start
-// and at the end of a new version of a text are the exact counts
-// rounded down to whole blocks, over random edits of texts of up to a
-// few blocks, many on the edges of blocks: bytes inserted, removed and
-// replaced, and the same text. Equal texts have equal sums, and others
-// not.
+// TestUnchangedBlocks: the bytes found unchanged at the start and at the
+// end of a new version of a text are the exact counts rounded down to
+// whole blocks of the old text, found while the new one is read in
+// pieces or from it whole, over random edits of texts of up to a few
+// pieces, many on the edges of blocks: bytes inserted, removed and
+// replaced (by as many or not: the text moves by whole blocks or not),
+// and the same text. Equal texts have equal sums, and others not.
 func TestUnchangedBlocks(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for round := range 3000 {
-		old := make([]byte, rng.IntN(5*blockSize))
+	path := filepath.Join(t.TempDir(), "events.toml")
+	for round := range 2000 {
+		old := make([]byte, rng.IntN([]int{5 * blockSize, 3 * textPiece}[rng.IntN(2)]))
 		for i := range old {
 			old[i] = "ab\n"[rng.IntN(3)]
 		}
@@ -508,21 +510,57 @@ func TestUnchangedBlocks(t *testing.T) {
 				i = min(len(next), i/blockSize*blockSize+rng.IntN(3))
 			}
 			j := min(len(next), i+rng.IntN(3*blockSize/2))
-			next = slices.Concat(next[:i], bytes.Repeat([]byte("c"), rng.IntN(2)*rng.IntN(2*blockSize)), next[j:])
+			n := rng.IntN(2) * rng.IntN(2*blockSize)
+			if rng.IntN(3) == 0 { // moves what follows by whole blocks
+				n = j - i + blockSize*(rng.IntN(3)-1)
+				if n < 0 {
+					n = j - i
+				}
+			}
+			next = slices.Concat(next[:i], bytes.Repeat([]byte("c"), n), next[j:])
 		}
-		p, q := blocksOf(old).unchanged(blocksOf(next))
+		cut := &cutText{sums: blocksOf(old)}
+		var tx *Text
+		if rng.IntN(2) == 0 {
+			writeRenamed(t, path, next)
+			var err error
+			if tx, err = OpenText(path, &Schedule{cut: cut}); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			tx = TextOf(next)
+		}
+		p, q, err := tx.unchanged(cut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tx.f != nil && tx.whole {
+			t.Fatalf("round %d: a text compared while read in pieces was read whole to compare", round)
+		}
+		tx.Close()
 		wp, _ := exactUnchanged(old, next)
 		ws := 0 // the exact common suffix, overlapping the prefix or not
 		for ws < min(len(old), len(next)) && old[len(old)-1-ws] == next[len(next)-1-ws] {
 			ws++
+		}
+		// The first block of old whole in the common end and not
+		// before the start found, where it is in next.
+		delta := len(next) - len(old)
+		first := max((len(old)-ws+blockSize-1)/blockSize, (max(wp/blockSize*blockSize, wp/blockSize*blockSize-delta)+blockSize-1)/blockSize)
+		wq := 0
+		if first*blockSize < len(old) {
+			wq = len(old) - first*blockSize
 		}
 		switch {
 		case bytes.Equal(old, next):
 			if p != len(next) || q != 0 {
 				t.Fatalf("round %d: the same text is found changed: %d, %d", round, p, q)
 			}
-		case p != wp/blockSize*blockSize || q != min(ws/blockSize*blockSize, min(len(old), len(next))-p):
-			t.Fatalf("round %d: unchanged = %d, %d; exactly %d, %d (of %d and %d bytes)", round, p, q, wp, ws, len(old), len(next))
+		case p != wp/blockSize*blockSize || q != wq:
+			t.Fatalf("round %d: unchanged = %d, %d; want %d, %d (exactly %d, %d; of %d and %d bytes)", round, p, q, wp/blockSize*blockSize, wq, wp, ws, len(old), len(next))
+		}
+		if p+q > min(len(old), len(next)) && !bytes.Equal(old, next) {
+			t.Fatalf("round %d: unchanged = %d, %d overlap in texts of %d and %d bytes", round, p, q, len(old), len(next))
 		}
 		if (blocksOf(old).sum() == blocksOf(next).sum()) != bytes.Equal(old, next) {
 			t.Fatalf("round %d: sums equal %v, texts equal %v", round, blocksOf(old).sum() == blocksOf(next).sum(), bytes.Equal(old, next))
@@ -580,7 +618,7 @@ func TestReparseKeepsNoText(t *testing.T) {
 	}
 	edited := strings.Replace(text, `"Session 130"`, `'Session 130 edited'`, 1)
 	writeRenamed(t, path, []byte(edited))
-	tx, err := OpenText(path)
+	tx, err := OpenText(path, prev)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@ package schedule
 // What a schedule keeps of the text it was read from, in place of the
 // text (30 MB at 100,000 sessions): the hashes of its blocks. A new
 // version of the file is read in small pieces and hashed as it comes;
-// its blocks compared with the kept ones say where it changed, and only
+// compared with the kept hashes, they say where it changed, and only
 // that part is read again to be decoded.
 
 import (
@@ -25,43 +25,18 @@ const blockSize = 4 << 10
 // have equal hashes, and different ones, by chance, the same in 2^64.
 var blockSeed = maphash.MakeSeed()
 
-// blocks are the hashes of a text of size bytes, in blocks of
-// blockSize: fwd aligned from its start (the last one may be short),
-// back from its end (back[0] is its last block, and the last of back
-// may be short), so that a text with bytes inserted or removed still
-// finds the blocks of its end unchanged.
+// blocks are the hashes of a text of size bytes, in blocks of blockSize
+// from its start (the last one may be short).
 type blocks struct {
-	size      int
-	fwd, back []uint64
+	size int
+	sums []uint64
 }
 
 // blocksOf returns the blocks of data.
 func blocksOf(data []byte) blocks {
-	h := newBlockHashers(len(data))
+	h := newBlockHasher(0, len(data))
 	h.write(data)
-	return h.blocks()
-}
-
-// unchanged returns how many bytes n, a new version of the text b
-// describes, begins with that b begins with, and how many of the rest
-// it ends with that b ends with, as Unchanged does, to the precision of
-// a block: at most the exact counts, and at most a block less, unless
-// the texts are equal (prefix is then the whole text).
-func (b blocks) unchanged(n blocks) (prefix, suffix int) {
-	if b.size == n.size && slices.Equal(b.fwd, n.fwd) {
-		return n.size, 0
-	}
-	short := min(b.size, n.size)
-	i := 0
-	for i < len(b.fwd) && i < len(n.fwd) && (i+1)*blockSize <= short && b.fwd[i] == n.fwd[i] {
-		i++
-	}
-	j := 0
-	for j < len(b.back) && j < len(n.back) && (j+1)*blockSize <= short && b.back[j] == n.back[j] {
-		j++
-	}
-	prefix = i * blockSize
-	return prefix, min(j*blockSize, short-prefix)
+	return blocks{len(data), h.sums}
 }
 
 // sum is a fingerprint of the text: equal texts have equal sums, and
@@ -74,55 +49,34 @@ func (b blocks) sum() uint64 {
 		size[i] = byte(b.size >> (8 * i))
 	}
 	h.Write(size[:])
-	if len(b.fwd) > 0 {
-		h.Write(unsafe.Slice((*byte)(unsafe.Pointer(&b.fwd[0])), 8*len(b.fwd)))
+	if len(b.sums) > 0 {
+		h.Write(unsafe.Slice((*byte)(unsafe.Pointer(&b.sums[0])), 8*len(b.sums)))
 	}
 	return h.Sum64()
 }
 
-// blockHasher hashes the blocks of one alignment of a text read in
-// pieces, in order.
+// blockHasher hashes the blocks of blockSize of a text of size bytes
+// that begin at start, start+blockSize, ... (the last one may be
+// short), from the bytes of the text written to it in order from start.
 type blockHasher struct {
-	off        int    // bytes written
+	off        int    // where the next byte written is
 	start, end int    // of the block being read
 	size       int    // of the text
 	carry      []byte // the block being read, when it began in an earlier piece
 	sums       []uint64
 }
 
-// blockHashers hash a text of known size in both alignments at once.
-type blockHashers struct{ fwd, back blockHasher }
-
-func newBlockHashers(size int) *blockHashers {
-	n := (size + blockSize - 1) / blockSize
-	first := size % blockSize // the short block that begins the back ones
-	if first == 0 {
-		first = min(blockSize, size)
-	}
-	return &blockHashers{
-		fwd:  blockHasher{end: min(blockSize, size), size: size, sums: make([]uint64, 0, n)},
-		back: blockHasher{end: first, size: size, sums: make([]uint64, 0, n)},
-	}
-}
-
-func (h *blockHashers) write(p []byte) {
-	h.fwd.write(p)
-	h.back.write(p)
-}
-
-// blocks returns the blocks of the text written, all of it.
-func (h *blockHashers) blocks() blocks {
-	slices.Reverse(h.back.sums)
-	return blocks{size: h.fwd.size, fwd: h.fwd.sums, back: h.back.sums}
+func newBlockHasher(start, size int) *blockHasher {
+	return &blockHasher{off: start, start: start, end: min(start+blockSize, size), size: size,
+		sums: make([]uint64, 0, (size-start+blockSize-1)/blockSize)}
 }
 
 func (h *blockHasher) write(p []byte) {
 	for len(p) > 0 && h.off < h.size {
 		n := min(len(p), h.end-h.off)
-		switch {
-		case h.off == h.start && n == h.end-h.start: // the whole block is in p
+		if h.off == h.start && n == h.end-h.start { // the whole block is in p
 			h.sums = append(h.sums, maphash.Bytes(blockSeed, p[:n]))
-		default:
+		} else {
 			h.carry = append(h.carry, p[:n]...)
 			if h.off+n == h.end {
 				h.sums = append(h.sums, maphash.Bytes(blockSeed, h.carry))
@@ -135,6 +89,84 @@ func (h *blockHasher) write(p []byte) {
 			h.start, h.end = h.end, min(h.end+blockSize, h.size)
 		}
 	}
+}
+
+// comparison finds, while a new version of the text old describes is
+// read in order, how many bytes it begins with that old begins with,
+// and how many of the rest it ends with that old ends with, to the
+// precision of a block: at most the exact counts, and at most a block
+// less. The start is found from the blocks of the new text; the end, by
+// hashing the new text, after the start, where each block of old would
+// be if it had only moved: only the new text after the start is hashed
+// again, and none when it moved by whole blocks (an edit that keeps the
+// size of the file).
+type comparison struct {
+	old    *blocks
+	size   int  // of the new text
+	common int  // blocks whole in both texts
+	found  bool // the prefix: prefix is set, and first and moved
+	prefix int
+	first  int          // the first block of old hashed where it moved to
+	moved  *blockHasher // those hashes, unless the text moved by whole blocks
+}
+
+func newComparison(old *blocks, size int) *comparison {
+	return &comparison{old: old, size: size, common: min(old.size, size) / blockSize}
+}
+
+// write reads piece, the bytes of the new text from off, whose blocks
+// from its start are sums, up to the end of piece.
+func (c *comparison) write(sums []uint64, piece []byte, off int) {
+	if c.found {
+		c.writeMoved(piece, off)
+		return
+	}
+	i := c.prefix / blockSize
+	for i < c.common && i < len(sums) && sums[i] == c.old.sums[i] {
+		i++
+	}
+	c.prefix = i * blockSize
+	if i < c.common && i == len(sums) {
+		return // the next piece may go on as old does
+	}
+	c.found = true
+	delta := c.size - c.old.size
+	c.first = (max(c.prefix, c.prefix-delta) + blockSize - 1) / blockSize
+	if at := c.first*blockSize + delta; delta%blockSize != 0 && at < c.size {
+		c.moved = newBlockHasher(at, c.size)
+		c.writeMoved(piece, off)
+	}
+}
+
+// writeMoved writes to moved what piece, at off, holds from where moved
+// begins.
+func (c *comparison) writeMoved(piece []byte, off int) {
+	if c.moved != nil && c.moved.off < off+len(piece) {
+		c.moved.write(piece[c.moved.off-off:])
+	}
+}
+
+// unchanged returns what c found once the whole new text, whose blocks
+// are sums, was written.
+func (c *comparison) unchanged(sums []uint64) (prefix, suffix int) {
+	if c.size == c.old.size && slices.Equal(sums, c.old.sums) {
+		return c.size, 0
+	}
+	delta := c.size - c.old.size
+	moved := func(i int) uint64 { // the hash of old's block i where it moved to
+		if c.moved == nil {
+			return sums[i+delta/blockSize]
+		}
+		return c.moved.sums[i-c.first]
+	}
+	i := len(c.old.sums)
+	for i > c.first && moved(i-1) == c.old.sums[i-1] {
+		i--
+	}
+	if i == len(c.old.sums) {
+		return c.prefix, 0
+	}
+	return c.prefix, c.old.size - i*blockSize
 }
 
 // ErrChanged is returned when a file changes while it is read: written
@@ -155,16 +187,22 @@ type Text struct {
 	whole bool   // data holds the whole text
 	data  []byte // the whole text, once read
 	err   error  // the first error reading it again
+	// What did not change against the text of a cut (against), found
+	// as it was read.
+	against        *cutText
+	prefix, suffix int
 }
 
 // textPiece is the size of the pieces a text is first read in.
 const textPiece = 64 << 10
 
 // OpenText opens the events.toml at path and reads it in pieces of 64
-// KiB, hashing its blocks: nothing as large as the file is allocated.
-// A file over MaxFileSize is read whole, up to one byte past the limit
-// (ReadFile), for ReparseText to refuse. The caller closes it.
-func OpenText(path string) (*Text, error) {
+// KiB, hashing its blocks, and comparing them with those of the text
+// prev was read from, if any, to find what changed: nothing as large as
+// the file is allocated. A file over MaxFileSize is read whole, up to
+// one byte past the limit (ReadFile), for ReparseText to refuse. The
+// caller closes it.
+func OpenText(path string, prev *Schedule) (*Text, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -183,7 +221,13 @@ func OpenText(path string) (*Text, error) {
 		return TextOf(data), nil
 	}
 	size := int(fi.Size())
-	h := newBlockHashers(size)
+	t := &Text{f: f}
+	h := newBlockHasher(0, size)
+	var c *comparison
+	if prev != nil && prev.cut != nil {
+		t.against = prev.cut
+		c = newComparison(&prev.cut.sums, size)
+	}
 	buf := make([]byte, textPiece)
 	off := 0
 	for {
@@ -193,6 +237,9 @@ func OpenText(path string) (*Text, error) {
 			return nil, ErrChanged // grew since Stat
 		}
 		h.write(buf[:n])
+		if c != nil {
+			c.write(h.sums, buf[:n], off)
+		}
 		off += n
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			break
@@ -206,7 +253,29 @@ func OpenText(path string) (*Text, error) {
 		f.Close()
 		return nil, ErrChanged // shrank since Stat
 	}
-	return &Text{f: f, sums: h.blocks()}, nil
+	t.sums = blocks{size, h.sums}
+	if c != nil {
+		t.prefix, t.suffix = c.unchanged(t.sums.sums)
+	}
+	return t, nil
+}
+
+// unchanged returns how many bytes t begins with that the text c was
+// cut from begins with, and how many of the rest it ends with that that
+// text ends with, to the precision of a block (comparison): as found
+// while t was read, or else from t read whole.
+func (t *Text) unchanged(c *cutText) (prefix, suffix int, err error) {
+	if t.against != c {
+		data, err := t.Bytes()
+		if err != nil {
+			return 0, 0, err
+		}
+		cmp := newComparison(&c.sums, len(data))
+		cmp.write(t.sums.sums, data, 0)
+		t.against = c
+		t.prefix, t.suffix = cmp.unchanged(t.sums.sums)
+	}
+	return t.prefix, t.suffix, nil
 }
 
 // TextOf is the text data, whole. data must not change afterwards.
@@ -253,7 +322,7 @@ func (t *Text) Bytes() ([]byte, error) {
 // the hashes of its first reading.
 func (t *Text) same(data []byte, start int) bool {
 	for i := 0; i < len(data); i += blockSize {
-		if maphash.Bytes(blockSeed, data[i:min(i+blockSize, len(data))]) != t.sums.fwd[(start+i)/blockSize] {
+		if maphash.Bytes(blockSeed, data[i:min(i+blockSize, len(data))]) != t.sums.sums[(start+i)/blockSize] {
 			return false
 		}
 	}

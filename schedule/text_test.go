@@ -27,11 +27,11 @@ func TestOpenText(t *testing.T) {
 			data[i] = byte(rng.IntN(256))
 		}
 		writeRenamed(t, path, data)
-		tx, err := OpenText(path)
+		tx, err := OpenText(path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tx.Size() != size || !reflect.DeepEqual(tx.sums, blocksOf(data)) || tx.Sum() != blocksOf(data).sum() {
+		if tx.Size() != size || !reflect.DeepEqual(tx.sums.sums, blocksOf(data).sums) || tx.Sum() != blocksOf(data).sum() {
 			t.Fatalf("size %d: the blocks of a file read in pieces are not those of its bytes", size)
 		}
 		writeRenamed(t, path, bytes.Repeat([]byte("x"), size)) // renamed over: not what is read
@@ -50,7 +50,7 @@ func TestOpenText(t *testing.T) {
 			continue
 		}
 		writeRenamed(t, path, data)
-		if tx, err = OpenText(path); err != nil {
+		if tx, err = OpenText(path, nil); err != nil {
 			t.Fatal(err)
 		}
 		f, err := os.OpenFile(path, os.O_WRONLY, 0)
