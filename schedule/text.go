@@ -7,6 +7,7 @@ package schedule
 // that part is read again to be decoded.
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -44,11 +45,7 @@ func blocksOf(data []byte) blocks {
 func (b blocks) sum() uint64 {
 	var h maphash.Hash
 	h.SetSeed(blockSeed)
-	var size [8]byte
-	for i := range size {
-		size[i] = byte(b.size >> (8 * i))
-	}
-	h.Write(size[:])
+	h.Write(binary.LittleEndian.AppendUint64(nil, uint64(b.size)))
 	if len(b.sums) > 0 {
 		h.Write(unsafe.Slice((*byte)(unsafe.Pointer(&b.sums[0])), 8*len(b.sums)))
 	}
