@@ -31,7 +31,8 @@ import (
 // which point to their sessions and which an edit drops one by one, are
 // allocated one by one (in blocks, one dropped table would keep its
 // session, and that session's block, alive after every session was read
-// again: 4 such reads kept 5 times the sessions in TestEditsKeepHeapBounded).
+// again: TestEditsKeepHeapBounded saw 4 such reads keep 5 times the
+// sessions).
 type slabs struct {
 	sessions   []Session
 	text       []byte // never written again below its length: strings point into it
