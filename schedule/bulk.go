@@ -59,8 +59,9 @@ func (d *decoder) worker() *decoder {
 // sessions), are then garbage a batch at a time rather than all held
 // until the last is decoded.
 type bulkReader struct {
-	d   *decoder
-	cal *Calendar
+	d     *decoder
+	cal   *Calendar
+	loose bool // the tables of an edit: the sessions are read loose (slabs)
 }
 
 // bulkReader returns the reader of n tables read with the defaults
@@ -69,7 +70,7 @@ func (d *decoder) bulkReader(n int, cal *Calendar) *bulkReader {
 	if n < bulkRead {
 		return nil
 	}
-	return &bulkReader{d, cal}
+	return &bulkReader{d: d, cal: cal}
 }
 
 // worker returns the decoder of one core, nil for a nil reader.
@@ -77,7 +78,9 @@ func (r *bulkReader) worker() *decoder {
 	if r == nil {
 		return nil
 	}
-	return r.d.worker()
+	w := r.d.worker()
+	w.dense.loose = r.loose
+	return w
 }
 
 // batch reads with w the sessions of the tables at the indexes batch.

@@ -34,6 +34,12 @@ import (
 // again: TestEditsKeepHeapBounded saw 4 such reads keep 5 times the
 // sessions).
 type slabs struct {
+	// loose: each session, string and list is allocated on its own,
+	// for the sessions of an edit read in bulk (the tables between two
+	// distant changes): most of them read as the previous schedule's
+	// and are dropped for its own (keepSame), and each of the few that
+	// stay would keep alive a block of those dropped, edit after edit.
+	loose      bool
 	sessions   []Session
 	text       []byte // never written again below its length: strings point into it
 	links      []Link
@@ -47,11 +53,12 @@ const slabBytes = 32 << 10
 
 // take returns n elements of the block *slab, and starts a new block when
 // it has no room for them. n over a quarter of a block are allocated on
-// their own, so that a long list does not leave most of a block empty.
-func take[T any](slab *[]T, n int) []T {
+// their own, so that a long list does not leave most of a block empty,
+// and so is everything when loose.
+func take[T any](slab *[]T, n int, loose bool) []T {
 	if n > cap(*slab)-len(*slab) {
 		per := slabBytes / int(unsafe.Sizeof(*new(T)))
-		if n > per/4 {
+		if loose || n > per/4 {
 			return make([]T, n)
 		}
 		*slab = make([]T, 0, per)
@@ -66,17 +73,17 @@ func (a *slabs) str(s string) string {
 	if s == "" {
 		return ""
 	}
-	if len(s) > slabBytes/4 {
+	if a.loose || len(s) > slabBytes/4 {
 		return strings.Clone(s)
 	}
-	b := take(&a.text, len(s))
+	b := take(&a.text, len(s), false)
 	copy(b, s)
 	return unsafe.String(&b[0], len(b))
 }
 
 // session returns a copy of ss in a block, with its strings and lists.
 func (a *slabs) session(ss Session) *Session {
-	p := &take(&a.sessions, 1)[0]
+	p := &take(&a.sessions, 1, a.loose)[0]
 	ss.ID = a.str(ss.ID)
 	a.details(&ss.Details)
 	*p = ss
@@ -91,14 +98,14 @@ func (a *slabs) details(d *Details) {
 	}
 	d.Status = status(d.Status)
 	if len(d.Links) > 0 {
-		links := take(&a.links, len(d.Links))
+		links := take(&a.links, len(d.Links), a.loose)
 		for i, l := range d.Links {
 			links[i] = Link{Title: a.str(l.Title), URL: a.str(l.URL)}
 		}
 		d.Links = links
 	}
 	if len(d.Recordings) > 0 {
-		recs := take(&a.recordings, len(d.Recordings))
+		recs := take(&a.recordings, len(d.Recordings), a.loose)
 		for i, r := range d.Recordings {
 			r.URL, r.Type = a.str(r.URL), a.str(r.Type)
 			recs[i] = r
@@ -106,7 +113,7 @@ func (a *slabs) details(d *Details) {
 		d.Recordings = recs
 	}
 	if len(d.Reminders) > 0 {
-		d.Reminders = append(take(&a.durations, len(d.Reminders))[:0], d.Reminders...)
+		d.Reminders = append(take(&a.durations, len(d.Reminders), a.loose)[:0], d.Reminders...)
 	}
 }
 

@@ -70,13 +70,18 @@ func reparse(prev *Schedule, name string, t *Text) (*Schedule, error) {
 	}
 	d := &decoder{file: name, whole: t}
 	s, top := d.head(raw)
-	mid, ok := decodeTables(e.mid, d.bulkReader(len(e.mid), &s.Calendar))
+	splicing := prev != nil && prevCut != nil && prevCut.ids != nil && prevCut.unkept == 0 && len(d.problems) == 0 && s.Calendar == prev.Calendar
+	read := d.bulkReader(len(e.mid), &s.Calendar)
+	if read != nil {
+		read.loose = splicing
+	}
+	mid, ok := decodeTables(e.mid, read)
 	if !ok {
 		return parseText(name, t) // for the exact message and line
 	}
 	cut := prevCut.splice(t.sums, len(e.head), e, mid)
 	var splice *Splice
-	if prev != nil && prevCut != nil && prevCut.ids != nil && prevCut.unkept == 0 && len(d.problems) == 0 && s.Calendar == prev.Calendar {
+	if splicing {
 		sp, ok := d.splice(s, top, prev, cut, e, mid)
 		if !ok {
 			return parseText(name, t) // for the messages of Parse
