@@ -111,10 +111,12 @@ func (p *Pipeline) Run(ctx context.Context, hup <-chan os.Signal) {
 				t.Close()
 				continue
 			}
-			seen = sum
 			if err := p.reloadText(ctx, t); err != nil {
 				log.Error("reload failed; still serving the last good schedule", "config", p.cfg.Path, "err", err)
 			}
+			// What was loaded or tried: newer bytes than sum when
+			// the file changed while it was read, and read again.
+			seen = p.seen()
 		}
 	}
 }
