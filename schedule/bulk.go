@@ -29,7 +29,7 @@ func (d *decoder) readAhead(sessions []any, cal *Calendar) {
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
-			w := d.worker()
+			w := d.worker(slabBytes)
 			for {
 				from := int(next.Add(chunk)) - chunk
 				if from >= len(todo) {
@@ -47,9 +47,9 @@ func (d *decoder) readAhead(sessions []any, cal *Calendar) {
 
 // worker returns a decoder that reads sessions for d on another core,
 // whose problems are dropped (no line is looked for) and which keeps
-// what it reads in blocks.
-func (d *decoder) worker() *decoder {
-	return &decoder{file: d.file, lines: map[string]int{}, noZone: d.noZone, dense: new(slabs)}
+// what it reads in blocks of block bytes (see slabs).
+func (d *decoder) worker(block int) *decoder {
+	return &decoder{file: d.file, lines: map[string]int{}, noZone: d.noZone, dense: &slabs{block: block}}
 }
 
 // bulkReader reads the sessions of a first load (bulkRead tables or
@@ -61,7 +61,7 @@ func (d *decoder) worker() *decoder {
 type bulkReader struct {
 	d     *decoder
 	cal   *Calendar
-	loose bool // the tables of an edit: the sessions are read loose (slabs)
+	block int // of the slabs the sessions are read into
 }
 
 // bulkReader returns the reader of n tables read with the defaults
@@ -70,7 +70,7 @@ func (d *decoder) bulkReader(n int, cal *Calendar) *bulkReader {
 	if n < bulkRead {
 		return nil
 	}
-	return &bulkReader{d: d, cal: cal}
+	return &bulkReader{d: d, cal: cal, block: slabBytes}
 }
 
 // worker returns the decoder of one core, nil for a nil reader.
@@ -78,9 +78,7 @@ func (r *bulkReader) worker() *decoder {
 	if r == nil {
 		return nil
 	}
-	w := r.d.worker()
-	w.dense.loose = r.loose
-	return w
+	return r.d.worker(r.block)
 }
 
 // batch reads with w the sessions of the tables at the indexes batch.

@@ -34,12 +34,13 @@ import (
 // again: TestEditsKeepHeapBounded saw 4 such reads keep 5 times the
 // sessions).
 type slabs struct {
-	// loose: each session, string and list is allocated on its own,
-	// for the sessions of an edit read in bulk (the tables between two
-	// distant changes): most of them read as the previous schedule's
-	// and are dropped for its own (keepSame), and each of the few that
-	// stay would keep alive a block of those dropped, edit after edit.
-	loose      bool
+	// block is the size of a block in bytes (slabBytes). 0 allocates
+	// each session, string and list on its own: for the sessions of an
+	// edit read in bulk (the tables between two distant changes), most
+	// of which read as the previous schedule's and are dropped for its
+	// own (keepSame), and each of the few that stay would keep alive a
+	// block of those dropped, edit after edit.
+	block      int
 	sessions   []Session
 	text       []byte // never written again below its length: strings point into it
 	links      []Link
@@ -51,14 +52,14 @@ type slabs struct {
 // classes, so that one block fills one span exactly.
 const slabBytes = 32 << 10
 
-// take returns n elements of the block *slab, and starts a new block when
-// it has no room for them. n over a quarter of a block are allocated on
-// their own, so that a long list does not leave most of a block empty,
-// and so is everything when loose.
-func take[T any](slab *[]T, n int, loose bool) []T {
+// take returns n elements of the block *slab, and starts a new block of
+// block bytes when it has no room for them. n over a quarter of a block
+// are allocated on their own, so that a long list does not leave most of
+// a block empty (and so is everything when block is 0).
+func take[T any](slab *[]T, n, block int) []T {
 	if n > cap(*slab)-len(*slab) {
-		per := slabBytes / int(unsafe.Sizeof(*new(T)))
-		if loose || n > per/4 {
+		per := block / int(unsafe.Sizeof(*new(T)))
+		if n > per/4 {
 			return make([]T, n)
 		}
 		*slab = make([]T, 0, per)
@@ -73,17 +74,17 @@ func (a *slabs) str(s string) string {
 	if s == "" {
 		return ""
 	}
-	if a.loose || len(s) > slabBytes/4 {
+	if len(s) > a.block/4 {
 		return strings.Clone(s)
 	}
-	b := take(&a.text, len(s), false)
+	b := take(&a.text, len(s), a.block)
 	copy(b, s)
 	return unsafe.String(&b[0], len(b))
 }
 
 // session returns a copy of ss in a block, with its strings and lists.
 func (a *slabs) session(ss Session) *Session {
-	p := &take(&a.sessions, 1, a.loose)[0]
+	p := &take(&a.sessions, 1, a.block)[0]
 	ss.ID = a.str(ss.ID)
 	a.details(&ss.Details)
 	*p = ss
@@ -98,14 +99,14 @@ func (a *slabs) details(d *Details) {
 	}
 	d.Status = status(d.Status)
 	if len(d.Links) > 0 {
-		links := take(&a.links, len(d.Links), a.loose)
+		links := take(&a.links, len(d.Links), a.block)
 		for i, l := range d.Links {
 			links[i] = Link{Title: a.str(l.Title), URL: a.str(l.URL)}
 		}
 		d.Links = links
 	}
 	if len(d.Recordings) > 0 {
-		recs := take(&a.recordings, len(d.Recordings), a.loose)
+		recs := take(&a.recordings, len(d.Recordings), a.block)
 		for i, r := range d.Recordings {
 			r.URL, r.Type = a.str(r.URL), a.str(r.Type)
 			recs[i] = r
@@ -113,7 +114,7 @@ func (a *slabs) details(d *Details) {
 		d.Recordings = recs
 	}
 	if len(d.Reminders) > 0 {
-		d.Reminders = append(take(&a.durations, len(d.Reminders), a.loose)[:0], d.Reminders...)
+		d.Reminders = append(take(&a.durations, len(d.Reminders), a.block)[:0], d.Reminders...)
 	}
 }
 

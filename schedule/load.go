@@ -216,7 +216,7 @@ func (d *decoder) tables(s *Schedule, top *table) {
 	if len(sessions) > 0 {
 		s.Sessions = make([]*Session, 0, len(sessions))
 		if _, cut := sessions[0].(cutTable); !cut && len(sessions) >= bulkRead {
-			d.dense = new(slabs) // Parse of a whole file
+			d.dense = &slabs{block: slabBytes} // Parse of a whole file
 		}
 	}
 	for i, v := range sessions {

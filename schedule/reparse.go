@@ -72,8 +72,8 @@ func reparse(prev *Schedule, name string, t *Text) (*Schedule, error) {
 	s, top := d.head(raw)
 	splicing := prev != nil && prevCut != nil && prevCut.ids != nil && prevCut.unkept == 0 && len(d.problems) == 0 && s.Calendar == prev.Calendar
 	read := d.bulkReader(len(e.mid), &s.Calendar)
-	if read != nil {
-		read.loose = splicing
+	if read != nil && splicing {
+		read.block = 0 // most read as before and are dropped (slabs)
 	}
 	mid, ok := decodeTables(e.mid, read)
 	if !ok {
